@@ -18,7 +18,40 @@ from scratchformers.errors import (
 )
 
 # --- nn (foundation) ---
+from scratchformers import nn
+from scratchformers.nn import (
+    ALiBi,
+    DecoderCache,
+    FeedForward,
+    KVCache,
+    LayerNorm,
+    LearnedPositionalEmbedding,
+    MultiHeadAttention,
+    RMSNorm,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    TransformerBlock,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 # --- models ---
+from scratchformers import models
+from scratchformers.models import (
+    GPT,
+    BertConfig,
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    BertModel,
+    EncoderConfig,
+    EncoderDecoder,
+    EncoderDecoderConfig,
+    GPTConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    LlamaModel,
+    TransformerEncoder,
+)
 # --- tokenizers ---
 # --- hub (checkpoints) ---
 # --- generation ---
