@@ -6,7 +6,9 @@
 
 __version__ = "0.1.0"
 
-from scratchformers import errors
+# --- nn (foundation) ---
+# --- models ---
+from scratchformers import errors, models, nn
 from scratchformers.errors import (
     CheckpointError,
     ConfigError,
@@ -16,9 +18,21 @@ from scratchformers.errors import (
     ShapeError,
     VocabRangeError,
 )
-
-# --- nn (foundation) ---
-from scratchformers import nn
+from scratchformers.models import (
+    GPT,
+    BertConfig,
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    BertModel,
+    EncoderConfig,
+    EncoderDecoder,
+    EncoderDecoderConfig,
+    GPTConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    LlamaModel,
+    TransformerEncoder,
+)
 from scratchformers.nn import (
     ALiBi,
     DecoderCache,
@@ -34,23 +48,6 @@ from scratchformers.nn import (
     causal_mask,
     padding_mask,
     scaled_dot_product_attention,
-)
-# --- models ---
-from scratchformers import models
-from scratchformers.models import (
-    GPT,
-    BertConfig,
-    BertForMaskedLM,
-    BertForSequenceClassification,
-    BertModel,
-    EncoderConfig,
-    EncoderDecoder,
-    EncoderDecoderConfig,
-    GPTConfig,
-    LlamaConfig,
-    LlamaForCausalLM,
-    LlamaModel,
-    TransformerEncoder,
 )
 # --- tokenizers ---
 # --- hub (checkpoints) ---

@@ -9,7 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scratchformers.errors import ConfigError, DTypeError, SequenceTooLongError, ShapeError, VocabRangeError, shape_str
+from scratchformers.errors import (
+    ConfigError,
+    DTypeError,
+    SequenceTooLongError,
+    ShapeError,
+    VocabRangeError,
+    shape_str,
+)
 
 
 def check_config(config, **rules) -> None:
