@@ -136,13 +136,14 @@ def copy_from_torch_mha(ref: torch.nn.MultiheadAttention, d_model, num_heads, kd
     return ours
 
 
-def test_self_attention_matches_nn_multiheadattention():
+@pytest.mark.parametrize("seq", [7, 40])  # 3 x 40 tokens takes the fused-QKV projection path
+def test_self_attention_matches_nn_multiheadattention(seq):
     torch.manual_seed(0)
     ref = torch.nn.MultiheadAttention(32, 4, batch_first=True).eval()
     ours = copy_from_torch_mha(ref, 32, 4).eval()
-    x = torch.randn(3, 7, 32)
-    lengths = torch.tensor([7, 5, 2])
-    keep = torch.arange(7)[None] < lengths[:, None]  # (B, T) True = token
+    x = torch.randn(3, seq, 32)
+    lengths = torch.tensor([seq, 5, 2])
+    keep = torch.arange(seq)[None] < lengths[:, None]  # (B, T) True = token
     ref_out, ref_w = ref(x, x, x, key_padding_mask=~keep, need_weights=True)  # torch: True = blocked
     out, w = ours(x, mask=sf.padding_mask(keep.long()), need_weights=True)
     torch.testing.assert_close(out, ref_out, atol=1e-5, rtol=1e-5)
@@ -186,8 +187,9 @@ def test_grouped_kv_equals_full_attention_with_repeated_heads():
         for name in ("k_proj", "v_proj"):
             w = getattr(gqa, name).weight.view(2, hd, 32)  # (Hkv, hd, d)
             getattr(full, name).weight.copy_(w.repeat_interleave(4, dim=0).reshape(32, 32))  # each kv head serves 4 q heads
-    x = torch.randn(2, 6, 32)
-    torch.testing.assert_close(gqa(x, is_causal=True)[0], full(x, is_causal=True)[0], atol=1e-5, rtol=1e-5)
+    for seq in (6, 50):  # separate and fused projection paths
+        x = torch.randn(2, seq, 32)
+        torch.testing.assert_close(gqa(x, is_causal=True)[0], full(x, is_causal=True)[0], atol=1e-5, rtol=1e-5)
     assert gqa.k_proj.weight.shape == (8, 32)
 
 

@@ -18,6 +18,10 @@ from torch import nn
 from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.nn.masks import causal_mask, check_mask, combine_masks
 
+# Below this many tokens (B * T) the three projections run separately: stacking the weights
+# would copy them on every decode step, which costs more than it saves.
+FUSED_QKV_MIN_TOKENS = 64
+
 
 def _valid_rows(mask: torch.Tensor) -> torch.Tensor:
     """(..., Tq, 1) True where the query row may attend at least one key."""
@@ -161,6 +165,21 @@ class MultiHeadAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, heads, self.head_dim).transpose(1, 2)  # (B, T, H*hd) -> (B, H, T, hd)
 
+    def _fused_qkv(self, x: torch.Tensor):
+        """Q, K and V from one matmul with the three weights stacked: one large GEMM (and one in the
+        backward pass) is faster than three. Used for self-attention over many tokens, where the
+        cost of stacking the weights is amortised (not for single-token decode steps)."""
+        projs = (self.q_proj, self.k_proj, self.v_proj)
+        weight = torch.cat([p.weight for p in projs])  # (H*hd + 2*Hkv*hd, d_model)
+        bias = torch.cat([p.bias for p in projs]) if self.q_proj.bias is not None else None
+        sizes = [p.out_features for p in projs]
+        q, k, v = F.linear(x, weight, bias).split(sizes, dim=-1)
+        return (
+            self._split_heads(q, self.num_heads),  # (B, H, T, hd)
+            self._split_heads(k, self.num_kv_heads),  # (B, Hkv, T, hd)
+            self._split_heads(v, self.num_kv_heads),
+        )
+
     def forward(
         self,
         x: torch.Tensor,
@@ -198,8 +217,11 @@ class MultiHeadAttention(nn.Module):
                     f"attention context must be (batch, seq, {self.k_proj.in_features}); got "
                     f"{shape_str(source.shape)}"
                 )
-            k = self._split_heads(self.k_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
-            v = self._split_heads(self.v_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
+            if context is None and b * t_q >= FUSED_QKV_MIN_TOKENS:
+                q, k, v = self._fused_qkv(x)
+            else:
+                k = self._split_heads(self.k_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
+                v = self._split_heads(self.v_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
             if rope is not None:
                 q, k = rope(q, k, position_ids)
             if kv_cache is not None:
