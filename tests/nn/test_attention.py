@@ -208,3 +208,14 @@ def test_kv_cache_step_by_step_equals_full_pass():
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
     with pytest.raises(sf.SequenceTooLongError, match="max_len=10"):
         attn(torch.randn(2, 4, 16), kv_cache=cache)
+
+
+def test_mask_with_more_leading_dims_than_inputs():
+    q, k, v = torch.randn(5, 8), torch.randn(6, 8), torch.randn(6, 3)
+    mask = torch.rand(2, 5, 6) > 0.3
+    mask[..., 0] = True
+    out, w = sf.scaled_dot_product_attention(q, k, v, mask, return_weights=True)
+    expected, expected_w = textbook_attention(q.expand(2, 5, 8), k.expand(2, 6, 8), v.expand(2, 6, 3), mask)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(w, expected_w, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(sf.scaled_dot_product_attention(q, k, v, mask), expected, atol=1e-5, rtol=1e-5)

@@ -77,6 +77,11 @@ def scaled_dot_product_attention(
     batch_shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
     if mask is not None:
         check_mask(mask, t_q, t_k, batch_shape)
+        full_batch = torch.broadcast_shapes(mask.shape[:-2], batch_shape)
+        if full_batch != batch_shape:  # the mask adds batch dims: give them to q, k, v too
+            q = q.expand(*full_batch, *q.shape[-2:])
+            k = k.expand(*full_batch, *k.shape[-2:])
+            v = v.expand(*full_batch, *v.shape[-2:])
     if is_causal and t_k < t_q:
         raise ShapeError(f"is_causal with fewer keys ({t_k}) than queries ({t_q}) leaves queries with no key.")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -96,11 +101,15 @@ def scaled_dot_product_attention(
             valid = None
 
     if return_weights:
-        scores = torch.matmul(q, k.transpose(-2, -1)) * scale  # (..., Tq, Tk)
+        # Scale q (Tq x d) rather than the scores (Tq x Tk): the same result, one pass over far less
+        # memory. The in-place mask ops are safe: matmul's backward does not need its output.
+        scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., Tq, Tk)
         if fused_causal:
-            scores = scores.masked_fill(~causal_mask(t_q, t_k, device=q.device), float("-inf"))
+            scores.masked_fill_(~causal_mask(t_q, t_k, device=q.device), float("-inf"))
+        elif mask is not None and mask.dtype == torch.bool:
+            scores.masked_fill_(~mask, float("-inf"))  # q, k, v already carry the mask's batch dims
         elif mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+            scores = scores + mask
         weights = torch.softmax(scores, dim=-1)  # normalise over keys
         if valid is not None:
             weights = weights.masked_fill(~valid, 0.0)

@@ -1,0 +1,8 @@
+"""Shared lab settings. Set SCRATCHFORMERS_LAB_QUICK=1 for the small, fast version (tests use it)."""
+
+import os
+from pathlib import Path
+
+QUICK = os.environ.get("SCRATCHFORMERS_LAB_QUICK", "0") == "1"
+OUT = Path(os.environ.get("SCRATCHFORMERS_LAB_OUT", "runs/labs"))
+OUT.mkdir(parents=True, exist_ok=True)
