@@ -1,0 +1,135 @@
+"""Classic BPE (Sennrich et al., 2016): characters plus an end-of-word marker ``</w>``.
+
+Words are split on whitespace and punctuation, each word becomes ``l o w </w>``, and learned
+merges are applied lowest rank first. Characters never seen in training become ``[UNK]``.
+Training breaks count ties by first occurrence in the corpus, which reproduces the paper's
+reference script exactly (it picks ``max(pairs, key=pairs.get)`` over an insertion-ordered dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from scratchformers.errors import ConfigError
+from scratchformers.tokenizers.base import iter_training_texts
+from scratchformers.tokenizers.pretokenize import word_punct_split
+from scratchformers.tokenizers.training import count_words, learn_merges
+from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
+
+END_OF_WORD = "</w>"
+
+
+class BPETokenizer(VocabTokenizer):
+    """Sennrich BPE over characters with ``</w>``; ``merges`` in learned order."""
+
+    kind = "bpe"
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        merges: Sequence[tuple[str, str]],
+        special_tokens: Sequence[str] = DEFAULT_SPECIALS,
+        lowercase: bool = False,
+        cache_size: int = 100_000,
+        **roles,
+    ):
+        super().__init__(vocab, special_tokens, lowercase, **roles)
+        if self.unk_token is None:
+            raise ConfigError("BPETokenizer needs an unknown token: include '[UNK]' in special_tokens")
+        self.merges = [tuple(m) for m in merges]
+        self._ranks = {pair: rank for rank, pair in enumerate(self.merges)}
+        self._cache: dict[str, list[int]] = {}
+        self._cache_size = cache_size
+
+    def _bpe(self, word: str) -> list[str]:
+        symbols = [*word, END_OF_WORD]
+        ranks = self._ranks
+        while len(symbols) > 1:
+            ranked = [(ranks[p], i) for i, p in enumerate(zip(symbols, symbols[1:])) if p in ranks]
+            if not ranked:
+                break
+            _, i = min(ranked)
+            left, right = symbols[i], symbols[i + 1]
+            out, j = [], 0
+            while j < len(symbols):  # merge every occurrence, left to right
+                if j < len(symbols) - 1 and symbols[j] == left and symbols[j + 1] == right:
+                    out.append(left + right)
+                    j += 2
+                else:
+                    out.append(symbols[j])
+                    j += 1
+            symbols = out
+        return symbols
+
+    def tokenize_word(self, word: str) -> list[int]:
+        ids = self._cache.get(word)
+        if ids is None:
+            unk = self.unk_token_id
+            ids = [self.vocab.get(s, unk) for s in self._bpe(word)]
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[word] = ids
+        return ids
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        """Ids of ``text`` (no special tokens are added; the flag exists for API symmetry)."""
+        ids: list[int] = []
+        for word in self._words(text):
+            ids.extend(self.tokenize_word(word))
+        return ids
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        ids = self._check_ids(ids)
+        specials = set(self.special_tokens.values())
+        parts = []
+        for i in ids:
+            if i in specials:
+                if not skip_special_tokens:
+                    parts.append(self._id_to_token[i] + " ")
+                continue
+            parts.append(self._id_to_token[i].replace(END_OF_WORD, " "))
+        return "".join(parts).rstrip(" ")
+
+    @classmethod
+    def train(
+        cls,
+        texts_or_files,
+        vocab_size: int,
+        *,
+        special_tokens: Sequence[str] = DEFAULT_SPECIALS,
+        min_frequency: int = 2,
+        lowercase: bool = False,
+        show_progress: bool = True,
+    ) -> BPETokenizer:
+        """Vocabulary: special tokens, the characters seen (sorted), ``</w>``, then the merges."""
+        split = (lambda t: word_punct_split(t.lower())) if lowercase else word_punct_split
+        counts = count_words(iter_training_texts(texts_or_files), split, show_progress)
+        alphabet = sorted({c for word in counts for c in word})
+        id_to_token = list(dict.fromkeys([*special_tokens, *alphabet, END_OF_WORD]))
+        token_id = {t: i for i, t in enumerate(id_to_token)}
+        words = [[token_id[c] for c in word] + [token_id[END_OF_WORD]] for word in counts]
+        merges = learn_merges(
+            words,
+            list(counts.values()),
+            id_to_token,
+            vocab_size,
+            min_frequency=min_frequency,
+            tie_break="first_seen",
+            show_progress=show_progress,
+        )
+        vocab = {t: i for i, t in enumerate(id_to_token)}
+        return cls(vocab, [(id_to_token[a], id_to_token[b]) for a, b, _ in merges], special_tokens, lowercase)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = self._save_vocab(directory)
+        lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in self.merges]
+        (directory / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> BPETokenizer:
+        directory, meta, vocab = cls._load_vocab(directory)
+        lines = (directory / "merges.txt").read_text(encoding="utf-8").split("\n")
+        merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
+        return cls(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))

@@ -1,0 +1,129 @@
+"""Word-level tokenizer: one id per word or punctuation mark, ``[UNK]`` for everything else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from scratchformers.errors import ConfigError
+from scratchformers.tokenizers.base import Tokenizer, iter_training_texts, read_meta, require_dir
+from scratchformers.tokenizers.pretokenize import word_punct_split
+from scratchformers.tokenizers.training import count_words
+
+DEFAULT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+_ROLE_OF = {
+    "[PAD]": "pad_token",
+    "[UNK]": "unk_token",
+    "[CLS]": "cls_token",
+    "[SEP]": "sep_token",
+    "[MASK]": "mask_token",
+}
+
+
+def roles_for(special_tokens: Iterable[str]) -> dict[str, str]:
+    """BERT-style special strings -> their roles (``"[PAD]"`` is the pad token, ...)."""
+    return {_ROLE_OF[t]: t for t in special_tokens if t in _ROLE_OF}
+
+
+class VocabTokenizer(Tokenizer):
+    """Shared parts of tokenizers whose vocabulary is a ``{token: id}`` dict with an ``[UNK]``."""
+
+    def __init__(self, vocab: dict[str, int], special_tokens: Sequence[str], lowercase: bool, **roles):
+        self.vocab = dict(vocab)
+        missing = [t for t in special_tokens if t not in self.vocab]
+        if missing:
+            raise ConfigError(f"special tokens {missing} are not in the vocabulary")
+        super().__init__({t: self.vocab[t] for t in special_tokens}, **{**roles_for(special_tokens), **roles})
+        self.lowercase = lowercase
+        self._id_to_token = {i: t for t, i in self.vocab.items()}
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self.vocab)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.vocab.get(token)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self._id_to_token.get(token_id)
+
+    def _words(self, text: str) -> list[str]:
+        return word_punct_split(text.lower() if self.lowercase else text)
+
+    def _save_vocab(self, directory: str | Path, **options) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        self._write_meta(directory, lowercase=self.lowercase, **options)
+        return directory
+
+    @staticmethod
+    def _load_vocab(directory: str | Path) -> tuple[Path, dict, dict]:
+        directory = require_dir(directory)
+        meta = read_meta(directory)
+        if meta is None:
+            raise ConfigError(
+                f"{str(directory)!r} has no scratchformers_tokenizer.json; was it saved by save()?"
+            )
+        vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+        return directory, meta, vocab
+
+
+class WordLevelTokenizer(VocabTokenizer):
+    """Splits on whitespace and punctuation; unknown words map to ``[UNK]`` (never a KeyError)."""
+
+    kind = "wordlevel"
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        special_tokens: Sequence[str] = DEFAULT_SPECIALS,
+        lowercase: bool = False,
+        **roles,
+    ):
+        super().__init__(vocab, special_tokens, lowercase, **roles)
+        if self.unk_token is None:
+            raise ConfigError("WordLevelTokenizer needs an unknown token: include '[UNK]' in special_tokens")
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        """Ids of ``text`` (no special tokens are added; the flag exists for API symmetry)."""
+        vocab, unk = self.vocab, self.unk_token_id
+        return [vocab.get(w, unk) for w in self._words(text)]
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        ids = self._check_ids(ids)
+        specials = set(self.special_tokens.values()) if skip_special_tokens else set()
+        return " ".join(self._id_to_token[i] for i in ids if i not in specials)
+
+    @classmethod
+    def train(
+        cls,
+        texts_or_files,
+        vocab_size: int,
+        *,
+        special_tokens: Sequence[str] = DEFAULT_SPECIALS,
+        min_frequency: int = 1,
+        lowercase: bool = False,
+        show_progress: bool = True,
+    ) -> WordLevelTokenizer:
+        """Keep the ``vocab_size - len(special_tokens)`` most frequent words (ties: first seen)."""
+        split = (lambda t: word_punct_split(t.lower())) if lowercase else word_punct_split
+        counts = count_words(iter_training_texts(texts_or_files), split, show_progress)
+        vocab = {t: i for i, t in enumerate(dict.fromkeys(special_tokens))}
+        for word, count in counts.most_common():
+            if len(vocab) >= vocab_size or count < min_frequency:
+                break
+            vocab.setdefault(word, len(vocab))
+        return cls(vocab, special_tokens, lowercase)
+
+    def save(self, directory: str | Path) -> Path:
+        return self._save_vocab(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> WordLevelTokenizer:
+        _, meta, vocab = cls._load_vocab(directory)
+        return cls(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))

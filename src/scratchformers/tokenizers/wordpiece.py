@@ -1,0 +1,335 @@
+"""BERT's tokenizer: basic tokenization + greedy longest-match WordPiece with ``##`` pieces.
+
+Basic tokenization follows HF ``tokenizers``' ``BertNormalizer`` and ``BertPreTokenizer`` step by
+step (the order matters for parity): remove control characters and turn whitespace into spaces,
+put spaces around CJK ideographs, strip accents (NFD, drop non-spacing marks), lower-case
+character by character, then split on whitespace and isolate every punctuation character.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from scratchformers.errors import ConfigError
+from scratchformers.tokenizers.base import Tokenizer, read_meta, require_dir
+
+_CLEANUP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" do not", " don't"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B920, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_cjk(c: str) -> bool:
+    cp = ord(c)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _is_punctuation(c: str) -> bool:
+    cp = ord(c)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:  # ASCII punctuation
+        return True
+    return unicodedata.category(c).startswith("P")
+
+
+def _is_whitespace(c: str) -> bool:
+    return c in "\t\n\r" or c.isspace()
+
+
+def _is_control(c: str) -> bool:
+    """HF's ``is_control``: Cc, Cf, Co, Cs, but not \\t \\n \\r. Unassigned (Cn) characters are
+    kept, as the Rust ``unicode_categories`` tables do (measured: ``"a\\u0378b"`` -> [UNK])."""
+    return c not in "\t\n\r" and unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs")
+
+
+def basic_normalize(text: str, lowercase: bool = True, strip_accents: bool | None = None) -> str:
+    """HF ``BertNormalizer``: clean text, space out CJK, strip accents, lower-case."""
+    if not text.isascii() or _ASCII_CONTROL.search(text):  # plain printable ASCII needs no cleaning
+        chars = []
+        for c in text:
+            if c == "\x00" or c == "\ufffd" or _is_control(c):
+                continue
+            if _is_whitespace(c):
+                chars.append(" ")
+            elif _is_cjk(c):
+                chars.append(f" {c} ")
+            else:
+                chars.append(c)
+        text = "".join(chars)
+    if lowercase if strip_accents is None else strip_accents:
+        if not text.isascii():
+            text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    if lowercase:
+        # Per character, like Rust's char::to_lowercase ("Σ" -> "σ" even at a word end).
+        text = text.lower() if "Σ" not in text else "".join(c.lower() for c in text)
+    return text
+
+
+def basic_split(text: str) -> list[str]:
+    """HF ``BertPreTokenizer``: split on whitespace, each punctuation character on its own."""
+    words: list[str] = []
+    for chunk in text.split():
+        if chunk.isalnum():
+            words.append(chunk)
+            continue
+        start = 0
+        for i, c in enumerate(chunk):
+            if _is_punctuation(c):
+                if start < i:
+                    words.append(chunk[start:i])
+                words.append(c)
+                start = i + 1
+        if start < len(chunk):
+            words.append(chunk[start:])
+    return words
+
+
+class WordPieceTokenizer(Tokenizer):
+    """BERT WordPiece. ``encode`` adds ``[CLS] ... [SEP]`` like HF (``add_special_tokens=True``)."""
+
+    kind = "wordpiece"
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        *,
+        lowercase: bool = True,
+        strip_accents: bool | None = None,
+        max_input_chars_per_word: int = 100,
+        continuing_prefix: str = "##",
+        unk_token: str = "[UNK]",
+        cls_token: str = "[CLS]",
+        sep_token: str = "[SEP]",
+        pad_token: str = "[PAD]",
+        mask_token: str = "[MASK]",
+    ):
+        self.vocab = dict(vocab)
+        for token in (unk_token, cls_token, sep_token, pad_token):
+            if token not in self.vocab:
+                raise ConfigError(
+                    f"special token {token!r} is not in the WordPiece vocabulary; is this a BERT vocab.txt?"
+                )
+        specials = {
+            t: self.vocab[t]
+            for t in (pad_token, unk_token, cls_token, sep_token, mask_token)
+            if t in self.vocab
+        }
+        super().__init__(
+            specials,
+            unk_token=unk_token,
+            cls_token=cls_token,
+            sep_token=sep_token,
+            pad_token=pad_token,
+            mask_token=mask_token if mask_token in self.vocab else None,
+        )
+        self.lowercase = lowercase
+        self.strip_accents = strip_accents
+        self.max_input_chars_per_word = max_input_chars_per_word
+        self.prefix = continuing_prefix
+        self._id_to_token = {i: t for t, i in self.vocab.items()}
+        self._word_cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_vocab_file(cls, path: str | Path, lowercase: bool = True, **kwargs) -> WordPieceTokenizer:
+        """``vocab.txt``: one token per line, the line number is the id."""
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        vocab = {}
+        for i, token in enumerate(lines):
+            vocab.setdefault(token.rstrip("\r"), i)
+        return cls(vocab, lowercase=lowercase, **kwargs)
+
+    @classmethod
+    def from_tokenizer_json(cls, path: str | Path) -> WordPieceTokenizer:
+        path = Path(path)
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        model = spec["model"]
+        if model.get("type") != "WordPiece":
+            raise ConfigError(f"{str(path)!r} holds a {model.get('type')!r} model, not WordPiece")
+        norm = spec.get("normalizer") or {}
+        lowercase = bool(norm.get("lowercase", False)) if norm.get("type") == "BertNormalizer" else False
+        return cls(
+            model["vocab"],
+            lowercase=lowercase,
+            strip_accents=norm.get("strip_accents"),
+            max_input_chars_per_word=model.get("max_input_chars_per_word", 100),
+            continuing_prefix=model.get("continuing_subword_prefix", "##"),
+            unk_token=model.get("unk_token", "[UNK]"),
+        )
+
+    # ----- vocabulary ---------------------------------------------------------------------------
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self.vocab)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.vocab.get(token)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self._id_to_token.get(token_id)
+
+    # ----- encoding -----------------------------------------------------------------------------
+    def _wordpiece(self, word: str) -> list[int]:
+        """Greedy longest match from the left; any unmatched position makes the word ``[UNK]``."""
+        vocab, unk = self.vocab, [self.vocab[self.unk_token]]
+        if len(word) > self.max_input_chars_per_word:
+            return unk
+        ids, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else self.prefix + word[start:end]
+                token_id = vocab.get(piece)
+                if token_id is not None:
+                    ids.append(token_id)
+                    break
+                end -= 1
+            if end == start:
+                return unk
+            start = end
+        return ids
+
+    def encode_words(self, text: str) -> list[int]:
+        """WordPiece ids without ``[CLS]``/``[SEP]``."""
+        cache, ids = self._word_cache, []
+        for word in basic_split(basic_normalize(text, self.lowercase, self.strip_accents)):
+            pieces = cache.get(word)
+            if pieces is None:
+                if len(cache) > 200_000:
+                    cache.clear()
+                pieces = cache[word] = self._wordpiece(word)
+            ids.extend(pieces)
+        return ids
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        ids = self.encode_words(text)
+        return [self.cls_token_id, *ids, self.sep_token_id] if add_special_tokens else ids
+
+    def encode_pair(self, text: str, text_pair: str, max_length: int | None = None) -> dict:
+        """``[CLS] a [SEP] b [SEP]`` -> ``{"input_ids", "token_type_ids", "attention_mask"}``."""
+        ids, types = self._build_inputs(text, text_pair, True, max_length)
+        return {"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)}
+
+    def _build_inputs(self, text, text_pair, add_special_tokens, max_length):
+        a = self.encode_words(text)
+        b = self.encode_words(text_pair) if text_pair is not None else None
+        if max_length is not None:
+            a, b = _truncate_longest_first(
+                a, b, max_length - (self._num_specials(b is not None) if add_special_tokens else 0)
+            )
+        if not add_special_tokens:
+            ids = a + (b or [])
+            return ids, [0] * len(a) + [1] * len(b or [])
+        cls_id, sep_id = self.cls_token_id, self.sep_token_id
+        ids = [cls_id, *a, sep_id]
+        types = [0] * len(ids)
+        if b is not None:
+            ids += [*b, sep_id]
+            types += [1] * (len(b) + 1)
+        return ids, types
+
+    @staticmethod
+    def _num_specials(pair: bool) -> int:
+        return 3 if pair else 2
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        ids = self._check_ids(ids)
+        specials = set(self.special_tokens.values())
+        tokens = [self._id_to_token[i] for i in ids if not (skip_special_tokens and i in specials)]
+        # HF's WordPiece decoder: "##" pieces glue on, others get a space; the cleanup (" ." -> ".")
+        # runs on each token, so " ' " patterns spanning tokens stay as they are.
+        out = []
+        for i, token in enumerate(tokens):
+            if token.startswith(self.prefix):
+                token = token[len(self.prefix) :]
+            elif i > 0:
+                token = " " + token
+            for before, after in _CLEANUP:
+                token = token.replace(before, after)
+            out.append(token)
+        return "".join(out)
+
+    # ----- save / load --------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tokens = sorted(self.vocab, key=self.vocab.get)
+        (directory / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+        self._write_meta(
+            directory,
+            lowercase=self.lowercase,
+            strip_accents=self.strip_accents,
+            max_input_chars_per_word=self.max_input_chars_per_word,
+            prefix=self.prefix,
+        )
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> WordPieceTokenizer:
+        directory = require_dir(directory)
+        meta = read_meta(directory) or {}
+        lowercase = meta.get("lowercase")
+        if lowercase is None:  # a BERT folder: HF's tokenizer_config.json says whether it is uncased
+            config = directory / "tokenizer_config.json"
+            lowercase = (
+                json.loads(config.read_text()).get("do_lower_case", True) if config.is_file() else True
+            )
+        roles = meta.get("roles", {})
+        return cls.from_vocab_file(
+            directory / "vocab.txt",
+            lowercase=lowercase,
+            strip_accents=meta.get("strip_accents"),
+            max_input_chars_per_word=meta.get("max_input_chars_per_word", 100),
+            continuing_prefix=meta.get("prefix", "##"),
+            **{
+                k: v
+                for k, v in roles.items()
+                if k in ("unk_token", "cls_token", "sep_token", "pad_token", "mask_token")
+            },
+        )
+
+
+def _truncate_longest_first(a: list[int], b: list[int] | None, budget: int):
+    """HF ``tokenizers``' ``longest_first``: the shorter keeps what it can, the longer the rest."""
+    budget = max(0, budget)
+    if b is None:
+        return a[:budget], None
+    if len(a) + len(b) <= budget:
+        return a, b
+    n1, n2 = sorted((len(a), len(b)))  # n1: the shorter one
+    n2 = n1 if n1 > budget else max(n1, budget - n1)
+    if n1 + n2 > budget:  # both are long: split the budget, the odd token to the longer one
+        n1, n2 = budget // 2, budget // 2 + budget % 2
+    if len(a) > len(b):
+        n1, n2 = n2, n1
+    return a[:n1], b[:n2]
