@@ -203,3 +203,18 @@ def test_tiny_gpt_overfits_one_batch_quickly():
             break
     assert loss.item() < 0.1
     assert time.time() - start < 30
+
+
+def test_llama_applies_rotary_positions():
+    # Regression: a class attribute `rope = None` once shadowed the RotaryEmbedding submodule, so
+    # Llama ran with no positional signal at all. RoPE makes logits depend on relative distance only.
+    torch.manual_seed(5)
+    model = tiny_llama()
+    assert isinstance(model.rope, sf.RotaryEmbedding)
+    x = torch.randint(0, 64, (1, 2))
+    with torch.no_grad():
+        near = model(x, position_ids=torch.tensor([[0, 1]])).logits[0, -1]
+        far = model(x, position_ids=torch.tensor([[0, 6]])).logits[0, -1]
+        far_shifted = model(x, position_ids=torch.tensor([[10, 16]])).logits[0, -1]
+    assert not torch.allclose(near, far, atol=1e-4)  # distance 1 vs 6 changes the output
+    torch.testing.assert_close(far, far_shifted, atol=1e-5, rtol=1e-4)  # same distance, same output

@@ -17,6 +17,7 @@ from scratchformers.errors import (
     VocabRangeError,
     shape_str,
 )
+from scratchformers.hub.mixin import PretrainedMixin  # adds save_pretrained / from_pretrained
 
 
 def check_config(config, **rules) -> None:
@@ -36,7 +37,7 @@ def check_heads(config) -> None:
         )
 
 
-class Model(nn.Module):
+class Model(PretrainedMixin, nn.Module):
     """Base class of the scratchformers models. Subclasses set ``config_class``."""
 
     config_class: type = None  # the dataclass this model is built from

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from scratchformers.errors import ShapeError, shape_str
+from scratchformers.generation.mixin import GenerationMixin
 from scratchformers.models.base import Model, lm_loss
 from scratchformers.models.outputs import CausalLMOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
@@ -22,12 +22,12 @@ def position_ids_from_mask(attention_mask: torch.Tensor, past_length: int, q_len
     return positions.clamp(min=0)[:, past_length : past_length + q_len]
 
 
-class DecoderLM(Model):
+class DecoderLM(GenerationMixin, Model):
     """Base of the causal LMs. Subclasses build ``token_embedding``, ``blocks``, ``final_norm``,
-    ``lm_head`` and implement :meth:`embed`; ``rope`` is set when positions live in attention."""
+    ``lm_head`` and ``rope`` (a RotaryEmbedding, or None when positions are added to the embeddings)
+    and implement :meth:`embed`."""
 
     scaled_residual_init = True
-    rope: nn.Module | None = None
 
     def embed(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -53,6 +53,7 @@ class GPT(DecoderLM):
         check_heads(config)
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
         self.position_embedding = LearnedPositionalEmbedding(config.max_positions, config.d_model)
+        self.rope = None  # positions are added to the embeddings, not rotated into q and k
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(
             TransformerBlock(

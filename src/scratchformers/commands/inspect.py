@@ -1,0 +1,40 @@
+"""``scratchformers inspect PATH``: architecture, parameter count, dtypes, tensors and tokenizer."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "inspect",
+        help="show what a checkpoint holds: architecture, parameters, dtypes, tensors, tokenizer",
+        description="Read a checkpoint's headers (no weights are loaded for safetensors and GGUF) and "
+        "print its architecture, parameter count, dtypes, tensors and tokenizer.",
+    )
+    p.add_argument("path", help="a Hugging Face checkpoint folder, a .gguf file, or a cached hub id")
+    p.add_argument("--tensors", type=int, default=12, metavar="N", help="list the first N tensors (default 12; 0 = all)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from scratchformers.hub.summary import summarize
+
+    info = summarize(args.path)
+    console = Console()
+    console.print(f"[bold]{info['path']}[/bold]  ({info['format']})")
+    console.print(f"architecture: {info['architecture']}")
+    console.print(f"parameters:   {info['parameters']:,} ({info['parameters'] / 1e6:.1f}M)")
+    console.print("dtypes:       " + ", ".join(f"{k} x{v}" for k, v in info["dtypes"].items()))
+    console.print(f"tokenizer:    {info['tokenizer']}")
+    shown = info["tensors"] if args.tensors == 0 else info["tensors"][: args.tensors]
+    table = Table(title=f"tensors ({len(shown)} of {len(info['tensors'])})")
+    for col in ("name", "dtype", "shape"):
+        table.add_column(col)
+    for name, dtype, shape in shown:
+        table.add_row(name, str(dtype), str(tuple(shape)))
+    console.print(table)
+    return 0
