@@ -1,0 +1,41 @@
+"""``scratchformers attention MODEL "text" -o out.html|out.png``: draw a model's attention."""
+
+from __future__ import annotations
+
+import argparse
+
+from scratchformers.errors import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("attention", help="visualise a model's attention on a text (HTML or PNG)")
+    p.add_argument("model", metavar="MODEL", help="a model folder, a .gguf file, an asset name (minilm) or a cached hub id")
+    p.add_argument("text", help="the text to run through the model")
+    p.add_argument("-o", "--output", required=True, help="out.html (head + model view) or out.png (one head)")
+    p.add_argument("--layer", type=int, default=0, help="layer for the PNG heatmap (default 0)")
+    p.add_argument("--head", type=int, default=0, help="head for the PNG heatmap (default 0)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from scratchformers.doctor.loading import load_model
+    from scratchformers.doctor.tokenizer_checks import encode, token_string
+    from scratchformers.viz import attention_heatmap, attention_html, collect_attention
+
+    suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
+    if suffix not in ("html", "htm", "png", "svg", "pdf"):
+        raise ConfigError(f"--output {args.output!r}: use a .html file (interactive) or a .png file (one head)")
+    model, tokenizer = load_model(args.model)
+    if tokenizer is None:
+        raise ConfigError(f"no tokenizer found next to {args.model}; the text cannot be tokenised")
+    ids = encode(tokenizer, args.text)
+    tokens = [token_string(tokenizer, i) for i in ids]
+    attentions = collect_attention(model, torch.tensor([ids]))
+    if suffix in ("html", "htm"):
+        attention_html(attentions, tokens, path=args.output, title=f"attention: {args.model}")
+    else:
+        attention_heatmap(attentions, tokens, layer=args.layer, head=args.head, path=args.output)
+    print(f"wrote {args.output} ({len(attentions)} layers, {attentions[0].shape[1]} heads, {len(tokens)} tokens)")
+    return 0

@@ -1,0 +1,172 @@
+"""Checks read off the traced attention sites: softmax axis, 1/sqrt(d_k) scaling, mask pattern,
+score shape (the transposed-K mistake) and fully masked rows."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import torch
+
+from scratchformers.doctor.findings import Finding
+from scratchformers.doctor.trace import MASKED_BELOW, MATMULS, AttentionSite, AttentionTrace, _walk_to_softmax
+
+
+def _no_sites(check_id: str) -> Finding:
+    return Finding(check_id, "skip", "no attention found in the forward pass (no softmax over a score tensor, "
+                   "no F.scaled_dot_product_attention call)")
+
+
+def check_softmax_axis(sites: list[AttentionSite]) -> Finding:
+    explicit = [s for s in sites if s.kind == "softmax" and (s.contracted_dim is not None or s.d_k is not None)]
+    if not explicit:
+        fused = [s for s in sites if s.kind in ("sdpa", "mha")]
+        if fused:
+            return Finding("attention.softmax_axis", "ok",
+                           f"{len(fused)} attention call(s) use the fused kernel, which normalises over keys by construction")
+        return _no_sites("attention.softmax_axis")
+    for site in explicit:
+        key_axis = site.contracted_dim if site.contracted_dim is not None else -1
+        if site.dim != key_axis:
+            w = site.weights.float()
+            key_sum_err = float((w.sum(dim=key_axis) - 1).abs().max())
+            norm_sum_err = float((w.sum(dim=site.dim) - 1).abs().max())
+            return Finding(
+                "attention.softmax_axis", "fail",
+                f"softmax(dim={site.dim}) on scores {tuple(site.scores.shape)}, but the weights are then "
+                f"multiplied with V over dim {key_axis} (the key axis): rows over keys sum to 1 +- "
+                f"{key_sum_err:.3g} instead of 1 (sums over dim {site.dim}: 1 +- {norm_sum_err:.1e})",
+                cause="the softmax normalises over the query axis, so each key's column sums to 1 and a query "
+                      "can give all keys near-zero or huge total weight",
+                fix="weights = scores.softmax(dim=-1)  # normalise over keys (the last axis of Q @ K^T)",
+                module=site.module,
+            )
+    worst = max(float((s.weights.float().sum(dim=s.dim) - 1).abs().max()) for s in explicit)
+    return Finding("attention.softmax_axis", "ok",
+                   f"{len(explicit)} attention softmax(es) normalise over the key axis (row sums 1 +- {worst:.1e})")
+
+
+def check_scaling(sites: list[AttentionSite]) -> Finding:
+    measured = [s for s in sites if s.d_k and s.scale is not None]
+    if not measured:
+        return _no_sites("attention.scaling") if not sites else Finding(
+            "attention.scaling", "skip", "could not follow the scores back to the Q K^T product")
+    for site in measured:
+        expected = 1.0 / math.sqrt(site.d_k)
+        ratio = site.scale / expected
+        if abs(ratio - 1) <= 0.05:
+            continue
+        evidence = ""
+        if site.raw_scores is not None and site.raw_scores.numel() > 1:
+            raw_std = float(site.raw_scores.float().std())
+            evidence = (f"; score std {raw_std * site.scale:.3g} as used vs {raw_std * expected:.3g} with "
+                        f"1/sqrt({site.d_k}) (variance x{ratio ** 2:.3g})")
+        status = "fail" if abs(site.scale - 1.0) < 1e-9 else "warn"
+        return Finding(
+            "attention.scaling", status,
+            f"scores Q K^T over d_k={site.d_k} reach the softmax multiplied by {site.scale:.4g}, expected "
+            f"1/sqrt({site.d_k}) = {expected:.4g}{evidence}",
+            cause=("no 1/sqrt(d_k) scaling: score variance grows with d_k, the softmax saturates to one-hot "
+                   "and its gradients vanish" if status == "fail" else
+                   "an unusual score scale (intended for T5-style models that fold it into the init?)"),
+            fix="scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))",
+            module=site.module,
+        )
+    return Finding("attention.scaling", "ok",
+                   f"{len(measured)} attention site(s) scale Q K^T by 1/sqrt(d_k) (d_k={measured[0].d_k})")
+
+
+def mask_diagnosis(site: AttentionSite) -> tuple[str, str] | None:
+    """Compare a site's blocked entries with the causal pattern: (kind, text) or None if it is fine.
+
+    kind is one of "none" (no causal mask), "inverted" (polarity flipped), "leak" (k future tokens
+    visible), "other".
+    """
+    masked = site.masked()
+    if masked is None or masked.dim() < 2:
+        return None
+    while masked.dim() > 2:
+        masked = masked[0]  # the first batch element / head
+    t_q, t_k = masked.shape
+    offset = t_k - t_q  # bottom-right alignment (a KV cache)
+    q_pos = torch.arange(t_q)[:, None] + offset
+    k_pos = torch.arange(t_k)[None, :]
+    expected = k_pos > q_pos
+    masked = masked.cpu()
+    if torch.equal(masked, expected):
+        return None
+    if not masked.any():
+        return "none", "no causal mask: every query attends to every key"
+    if torch.equal(masked, ~expected) or torch.equal(masked, k_pos <= q_pos):
+        return "inverted", ("the mask polarity is inverted: each query is blocked from itself and the past "
+                            "and attends only to the future")
+    if not (masked & ~expected).any():  # blocks a subset of the future: some future tokens leak
+        visible_future = (~masked & expected).float() * (k_pos - q_pos)
+        k = int(visible_future.max())
+        return "leak", (f"the mask lets each query see {k} future token(s) (blocked from j > i + {k} instead of "
+                        f"j > i: e.g. torch.triu(..., diagonal={k + 1}) where diagonal=1 is meant)")
+    return "other", "the blocked entries do not match the causal pattern"
+
+
+_QUERY = re.compile(r"(^|[._])(q|query|queries|wq|w_q|q_proj|q_lin|to_q)$", re.IGNORECASE)
+_KEY = re.compile(r"(^|[._])(k|key|keys|wk|w_k|k_proj|k_lin|to_k)$", re.IGNORECASE)
+
+
+def check_score_orientation(sites: list[AttentionSite]) -> Finding:
+    """Scores must be Q K^T (queries on the rows). When the projections have telling names
+    (query/key, q_proj/k_proj, wq/wk ...), the operands of the score product show which is which."""
+    named = [s for s in sites if s.kind == "softmax" and all(s.operand_modules)]
+    for site in named:
+        left, right = site.operand_modules
+        if _KEY.search(left) and _QUERY.search(right):
+            return Finding(
+                "attention.score_shape", "fail",
+                f"the scores are computed as ({left}) @ ({right})^T: keys on the rows, queries on the columns; "
+                f"with Tq == Tk this runs silently, with Tq != Tk (cross-attention, KV cache) it crashes",
+                cause="K @ Q^T instead of Q @ K^T (K.transpose(-1, -2) applied to the wrong operand)",
+                fix="scores = q @ k.transpose(-2, -1)  # (..., Tq, d) @ (..., d, Tk) -> (..., Tq, Tk)",
+                module=site.module,
+            )
+    if named:
+        return Finding("attention.score_shape", "ok", f"{len(named)} score product(s) are query @ key^T "
+                       f"(e.g. {named[0].operand_modules[0]} @ {named[0].operand_modules[1]}^T)")
+    if sites:
+        return Finding("attention.score_shape", "ok", "the forward ran and the scores line up with the values")
+    return _no_sites("attention.score_shape")
+
+
+def check_score_shape_error(trace: AttentionTrace, error: Exception) -> Finding | None:
+    """Explain a forward that crashed in weights @ V because the scores were built transposed."""
+    node = trace.error
+    if node is None or node.name not in MATMULS or len(node.tensors) < 2:
+        return None
+    found = _walk_to_softmax(node.parents[0])
+    if found is None:
+        return None
+    site = found[0].site
+    weights, values = node.tensors[0], node.tensors[1]
+    rows, cols = weights.shape[-2], weights.shape[-1]
+    t_k = values.shape[-2]
+    if rows == t_k and cols != t_k:
+        message = (f"weights {tuple(weights.shape)} @ V {tuple(values.shape)} fails: the scores are "
+                   f"(..., {rows}, {cols}) = (Tk, Tq) instead of (Tq, Tk); they only line up when Tq == Tk, "
+                   f"which is why self-attention ran")
+        cause = "the scores were computed as K @ Q^T (or K.transpose(-1, -2) applied to the wrong operand)"
+    else:
+        message = f"weights {tuple(weights.shape)} @ V {tuple(values.shape)} fails: {error}"
+        cause = "the attention weights' key axis does not match the number of values"
+    return Finding("attention.score_shape", "fail", message, cause=cause,
+                   fix="scores = q @ k.transpose(-2, -1)  # (..., Tq, d) @ (..., d, Tk) -> (..., Tq, Tk)",
+                   module=site.module if site is not None else node.module)
+
+
+def fully_masked_rows(sites: list[AttentionSite]) -> tuple[AttentionSite, int, int] | None:
+    """The first softmax site with query rows whose every key is masked: (site, rows, total rows)."""
+    for site in sites:
+        if site.kind != "softmax" or site.scores is None:
+            continue
+        key_axis = site.dim
+        all_masked = (site.scores <= MASKED_BELOW).all(dim=key_axis)
+        if bool(all_masked.any()):
+            return site, int(all_masked.sum()), all_masked.numel()
+    return None

@@ -1,0 +1,37 @@
+"""Turn the CLI's MODEL argument (a folder, a .gguf file, an asset name, a cached hub id) into a
+model and, when one is there, its tokenizer, through the checkpoint loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scratchformers.errors import CheckpointError
+
+
+def resolve_model_arg(name: str) -> Path | str:
+    from scratchformers.assets import ASSETS, asset_path
+
+    if name in ASSETS and not Path(name).exists():
+        return asset_path(name)
+    return name
+
+
+def load_model(name: str):
+    """(model, tokenizer or None) via ``scratchformers.from_pretrained``."""
+    try:
+        from scratchformers.hub import from_pretrained
+    except ImportError as err:
+        raise CheckpointError(
+            "scratchformers.from_pretrained is not available in this installation, so MODEL cannot be "
+            "loaded; check the model in Python instead: sf.doctor.check_model(model, input_ids)"
+        ) from err
+    path = resolve_model_arg(name)
+    model = from_pretrained(path)
+    tokenizer = None
+    try:
+        from scratchformers.hub import load_tokenizer_for
+
+        tokenizer = load_tokenizer_for(path)
+    except Exception:  # noqa: BLE001 - a model without a tokenizer is still checkable
+        tokenizer = None
+    return model.eval(), tokenizer
