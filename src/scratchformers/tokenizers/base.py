@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from scratchformers.errors import ConfigError, ShapeError, VocabRangeError
+from scratchformers.tokenizers.pretokenize import SpecialTokenSplitter
 
 META_FILE = "scratchformers_tokenizer.json"  # our own saved-format marker (kind + options)
 SPECIAL_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token", "sep_token", "mask_token")
@@ -24,6 +25,7 @@ class Tokenizer:
     def __init__(self, special_tokens: dict[str, int] | None = None, **roles: str | None):
         self.special_tokens: dict[str, int] = dict(special_tokens or {})
         self.padding_side = "right"  # "left" for batched generation with decoder-only models
+        self._special_splitter = SpecialTokenSplitter(self.special_tokens)
         for role in SPECIAL_ROLES:
             setattr(self, role, roles.pop(role, None))
         if roles:
@@ -59,6 +61,19 @@ class Tokenizer:
         )
 
     # ----- shared -------------------------------------------------------------------------------
+    def _encode_with_specials(self, text: str, encode_plain) -> list[int]:
+        """Special-token strings in ``text`` become their single ids, as HF's ``added_tokens`` do
+        (matched on the raw text, longest first); the text between them goes to ``encode_plain``."""
+        if not self._special_splitter.found_in(text):
+            return encode_plain(text)
+        ids: list[int] = []
+        for chunk, is_special in self._special_splitter.split(text):
+            if is_special:
+                ids.append(self.special_tokens[chunk])
+            else:
+                ids.extend(encode_plain(chunk))
+        return ids
+
     def token_to_id(self, token: str) -> int | None:
         return self.get_vocab().get(token)
 

@@ -23,6 +23,7 @@ from scratchformers.tokenizers.base import (
     read_meta,
     require_dir,
 )
+from scratchformers.tokenizers.hf_json import tokenizer_json, write_hf_files
 from scratchformers.tokenizers.pretokenize import (
     GPT2_PATTERN,
     PATTERNS,
@@ -320,15 +321,14 @@ class ByteLevelBPETokenizer(Tokenizer):
 
     # ----- save / load --------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write ``vocab.json``, ``merges.txt``, an HF ``tokenizer.json`` and our marker file."""
+        """Write ``vocab.json``, ``merges.txt``, HF ``tokenizer.json`` + ``tokenizer_config.json``
+        and our marker file."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in self.merges]
         (directory / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (directory / "tokenizer.json").write_text(
-            json.dumps(self.to_tokenizer_json(), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        write_hf_files(directory, self.to_tokenizer_json(), self._roles())
         self._write_meta(
             directory,
             pattern=self.pattern,
@@ -352,27 +352,12 @@ class ByteLevelBPETokenizer(Tokenizer):
             )
             steps.append({**byte_level, "use_regex": False})
         pre = steps[0] if len(steps) == 1 else {"type": "Sequence", "pretokenizers": steps}
-        return {
-            "version": "1.0",
-            "truncation": None,
-            "padding": None,
-            "added_tokens": [
-                {
-                    "id": i,
-                    "content": t,
-                    "single_word": False,
-                    "lstrip": False,
-                    "rstrip": False,
-                    "normalized": False,
-                    "special": True,
-                }
-                for t, i in sorted(self.special_tokens.items(), key=lambda kv: kv[1])
-            ],
-            "normalizer": None,
-            "pre_tokenizer": pre,
-            "post_processor": {**byte_level, "trim_offsets": False, "use_regex": True},
-            "decoder": {**byte_level, "use_regex": True},
-            "model": {
+        return tokenizer_json(
+            special_tokens=self.special_tokens,
+            pre_tokenizer=pre,
+            post_processor={**byte_level, "trim_offsets": False, "use_regex": True},
+            decoder={**byte_level, "use_regex": True},
+            model={
                 "type": "BPE",
                 "dropout": None,
                 "unk_token": None,
@@ -384,7 +369,7 @@ class ByteLevelBPETokenizer(Tokenizer):
                 "vocab": self.vocab,
                 "merges": [list(m) for m in self.merges],
             },
-        }
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> ByteLevelBPETokenizer:

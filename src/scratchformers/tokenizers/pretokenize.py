@@ -35,8 +35,12 @@ O200K_PATTERN = "|".join(
 _GPT2_FAST = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 PATTERNS = {"gpt2": GPT2_PATTERN, "cl100k": CL100K_PATTERN, "o200k": O200K_PATTERN}
 
-# Word-level and classic BPE: runs of word characters, or one punctuation mark at a time.
-WORD_PUNCT_PATTERN = r"""\w+|[^\w\s]"""
+# Word-level and classic BPE: runs of word characters, or one punctuation mark at a time. This is
+# ``\w+|[^\w\s]`` with ``\w`` spelled out as the `regex` module defines it (checked equal on every
+# code point), because Oniguruma (HF ``tokenizers``) reads a bare ``\w`` differently ("²" is a word
+# character there): spelled out, the exported ``tokenizer.json`` splits the same way.
+_WORD_CHAR = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}"
+WORD_PUNCT_PATTERN = rf"[{_WORD_CHAR}]+|[^{_WORD_CHAR}\s]"
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +108,12 @@ class RegexPreTokenizer:
             if segment:
                 pieces.extend(self._regex.findall(segment))
         return pieces
+
+
+def lower_per_char(text: str) -> str:
+    """Lower-case one character at a time, like Rust's ``char::to_lowercase`` in HF's ``Lowercase``
+    and ``BertNormalizer``: ``"Σ"`` always becomes ``"σ"`` (``str.lower`` gives a word-final ``"ς"``)."""
+    return text.lower() if "Σ" not in text else "".join(c.lower() for c in text)
 
 
 def word_punct_split(text: str) -> list[str]:

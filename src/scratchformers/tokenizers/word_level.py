@@ -8,7 +8,8 @@ from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, iter_training_texts, read_meta, require_dir
-from scratchformers.tokenizers.pretokenize import word_punct_split
+from scratchformers.tokenizers.hf_json import tokenizer_json, write_hf_files
+from scratchformers.tokenizers.pretokenize import WORD_PUNCT_PATTERN, lower_per_char, word_punct_split
 from scratchformers.tokenizers.training import count_words
 
 DEFAULT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -52,13 +53,16 @@ class VocabTokenizer(Tokenizer):
         return self._id_to_token.get(token_id)
 
     def _words(self, text: str) -> list[str]:
-        return word_punct_split(text.lower() if self.lowercase else text)
+        return word_punct_split(lower_per_char(text) if self.lowercase else text)
 
-    def _save_vocab(self, directory: str | Path, **options) -> Path:
+    def _save_vocab(self, directory: str | Path, hf_spec: dict | None = None, **options) -> Path:
+        """``vocab.json`` + our marker file, and ``hf_spec`` as ``tokenizer.json`` when given."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         self._write_meta(directory, lowercase=self.lowercase, **options)
+        if hf_spec is not None:
+            write_hf_files(directory, hf_spec, self._roles())
         return directory
 
     @staticmethod
@@ -90,9 +94,12 @@ class WordLevelTokenizer(VocabTokenizer):
             raise ConfigError("WordLevelTokenizer needs an unknown token: include '[UNK]' in special_tokens")
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        """Ids of ``text`` (no special tokens are added; the flag exists for API symmetry)."""
+        """Ids of ``text``; special-token strings in it (``"[SEP]"``) are one id each, as in HF.
+
+        No special tokens are added; the flag exists for API symmetry.
+        """
         vocab, unk = self.vocab, self.unk_token_id
-        return [vocab.get(w, unk) for w in self._words(text)]
+        return self._encode_with_specials(text, lambda chunk: [vocab.get(w, unk) for w in self._words(chunk)])
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         ids = self._check_ids(ids)
@@ -111,7 +118,7 @@ class WordLevelTokenizer(VocabTokenizer):
         show_progress: bool = True,
     ) -> WordLevelTokenizer:
         """Keep the ``vocab_size - len(special_tokens)`` most frequent words (ties: first seen)."""
-        split = (lambda t: word_punct_split(t.lower())) if lowercase else word_punct_split
+        split = (lambda t: word_punct_split(lower_per_char(t))) if lowercase else word_punct_split
         counts = count_words(iter_training_texts(texts_or_files), split, show_progress)
         vocab = {t: i for i, t in enumerate(dict.fromkeys(special_tokens))}
         for word, count in counts.most_common():
@@ -121,7 +128,27 @@ class WordLevelTokenizer(VocabTokenizer):
         return cls(vocab, special_tokens, lowercase)
 
     def save(self, directory: str | Path) -> Path:
-        return self._save_vocab(directory)
+        """Write ``vocab.json``, an HF ``tokenizer.json`` (WordLevel model) and our marker file."""
+        return self._save_vocab(directory, self.to_tokenizer_json())
+
+    def to_tokenizer_json(self) -> dict:
+        """The HF ``tokenizers`` serialization: [Lowercase] + regex Split + WordLevel.
+
+        No post-processor and no decoder: ``encode`` adds no special tokens, and HF joins decoded
+        tokens with spaces like ``decode`` does.
+        """
+        return tokenizer_json(
+            model={"type": "WordLevel", "vocab": self.vocab, "unk_token": self.unk_token},
+            special_tokens=self.special_tokens,
+            normalizer={"type": "Lowercase"} if self.lowercase else None,  # per character, as ours
+            # keep the regex matches, drop what lies between them (whitespace), as HF's Whitespace
+            pre_tokenizer={
+                "type": "Split",
+                "pattern": {"Regex": WORD_PUNCT_PATTERN},
+                "behavior": "Removed",
+                "invert": True,
+            },
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> WordLevelTokenizer:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, read_meta, require_dir
+from scratchformers.tokenizers.hf_json import bert_template, tokenizer_json, write_hf_files
+from scratchformers.tokenizers.pretokenize import lower_per_char
 
 _CLEANUP = (
     (" .", "."),
@@ -86,8 +88,7 @@ def basic_normalize(text: str, lowercase: bool = True, strip_accents: bool | Non
         if not text.isascii():
             text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     if lowercase:
-        # Per character, like Rust's char::to_lowercase ("Σ" -> "σ" even at a word end).
-        text = text.lower() if "Σ" not in text else "".join(c.lower() for c in text)
+        text = lower_per_char(text)  # per character, like Rust ("Σ" -> "σ" even at a word end)
     return text
 
 
@@ -220,7 +221,10 @@ class WordPieceTokenizer(Tokenizer):
         return ids
 
     def encode_words(self, text: str) -> list[int]:
-        """WordPiece ids without ``[CLS]``/``[SEP]``."""
+        """WordPiece ids without the added ``[CLS]``/``[SEP]`` (special tokens in the text stay one id)."""
+        return self._encode_with_specials(text, self._encode_plain)
+
+    def _encode_plain(self, text: str) -> list[int]:
         cache, ids = self._word_cache, []
         for word in basic_split(basic_normalize(text, self.lowercase, self.strip_accents)):
             pieces = cache.get(word)
@@ -281,6 +285,7 @@ class WordPieceTokenizer(Tokenizer):
 
     # ----- save / load --------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
+        """Write ``vocab.txt``, HF ``tokenizer.json`` + ``tokenizer_config.json`` and our marker file."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tokens = sorted(self.vocab, key=self.vocab.get)
@@ -292,7 +297,40 @@ class WordPieceTokenizer(Tokenizer):
             max_input_chars_per_word=self.max_input_chars_per_word,
             prefix=self.prefix,
         )
+        write_hf_files(
+            directory,
+            self.to_tokenizer_json(),
+            self._roles(),
+            do_lower_case=self.lowercase,
+            model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+        )
         return directory
+
+    def to_tokenizer_json(self) -> dict:
+        """The HF ``tokenizers`` serialization: ``BertNormalizer`` + ``BertPreTokenizer`` + WordPiece."""
+        return tokenizer_json(
+            model={
+                "type": "WordPiece",
+                "unk_token": self.unk_token,
+                "continuing_subword_prefix": self.prefix,
+                "max_input_chars_per_word": self.max_input_chars_per_word,
+                "vocab": self.vocab,
+            },
+            special_tokens=self.special_tokens,
+            # basic_normalize always cleans the text and spaces out CJK ideographs
+            normalizer={
+                "type": "BertNormalizer",
+                "clean_text": True,
+                "handle_chinese_chars": True,
+                "strip_accents": self.strip_accents,
+                "lowercase": self.lowercase,
+            },
+            pre_tokenizer={"type": "BertPreTokenizer"},
+            post_processor=bert_template(
+                self.cls_token, self.cls_token_id, self.sep_token, self.sep_token_id
+            ),
+            decoder={"type": "WordPiece", "prefix": self.prefix, "cleanup": True},
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> WordPieceTokenizer:
