@@ -218,3 +218,18 @@ def test_llama_applies_rotary_positions():
         far_shifted = model(x, position_ids=torch.tensor([[10, 16]])).logits[0, -1]
     assert not torch.allclose(near, far, atol=1e-4)  # distance 1 vs 6 changes the output
     torch.testing.assert_close(far, far_shifted, atol=1e-5, rtol=1e-4)  # same distance, same output
+
+
+def test_every_generative_model_has_the_generate_method():
+    torch.manual_seed(6)
+    src = torch.randint(3, 40, (2, 7))
+    start = torch.full((2, 1), 1)
+    seq2seq = tiny_seq2seq()
+    torch.testing.assert_close(
+        seq2seq.generate(src, max_new_tokens=4, decoder_input_ids=start),
+        sf.generate(seq2seq, src, max_new_tokens=4, decoder_input_ids=start),
+    )
+    for factory in DECODERS.values():
+        model = factory()
+        prompt = torch.randint(0, 64, (1, 5))
+        torch.testing.assert_close(model.generate(prompt, max_new_tokens=3), sf.generate(model, prompt, max_new_tokens=3))

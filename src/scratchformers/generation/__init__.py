@@ -1,0 +1,60 @@
+"""Text generation: greedy, sampling and beam search, identical to Hugging Face ``generate``.
+
+``generate(model, input_ids, max_new_tokens=...)`` works for every decoder in the package; the
+logits processors are plain functions too (``top_k(scores, 50)``); streaming yields UTF-8-safe
+text pieces; :func:`repetition_report` scores how repetitive a generation is.
+"""
+
+from scratchformers.generation.beam_search import BeamSearch
+from scratchformers.generation.config import GenerationConfig
+from scratchformers.generation.generate import generate
+from scratchformers.generation.mixin import GenerationMixin
+from scratchformers.generation.processors import (
+    LogitsProcessorList,
+    MinP,
+    NoRepeatNGram,
+    RepetitionPenalty,
+    Temperature,
+    TopK,
+    TopP,
+    build_processors,
+    min_p,
+    no_repeat_ngram,
+    repetition_penalty,
+    temperature,
+    top_k,
+    top_p,
+)
+from scratchformers.generation.repetition import RepetitionReport, distinct_n, repetition_report
+from scratchformers.generation.stopping import EosCriteria, StoppingCriteriaList, StopStringCriteria
+from scratchformers.generation.streaming import TextIteratorStreamer, TextStreamer, stream
+
+__all__ = [
+    "BeamSearch",
+    "EosCriteria",
+    "GenerationConfig",
+    "GenerationMixin",
+    "LogitsProcessorList",
+    "MinP",
+    "NoRepeatNGram",
+    "RepetitionPenalty",
+    "RepetitionReport",
+    "StopStringCriteria",
+    "StoppingCriteriaList",
+    "Temperature",
+    "TextIteratorStreamer",
+    "TextStreamer",
+    "TopK",
+    "TopP",
+    "build_processors",
+    "distinct_n",
+    "generate",
+    "min_p",
+    "no_repeat_ngram",
+    "repetition_penalty",
+    "repetition_report",
+    "stream",
+    "temperature",
+    "top_k",
+    "top_p",
+]
