@@ -8,6 +8,12 @@ import numpy as np
 import torch
 
 
+def tracing() -> bool:
+    """True while ``torch.compile`` traces the model. Data-dependent input checks (``int(x.max())``)
+    would break the compiled graph, so they are skipped then; they still run in eager mode."""
+    return torch.compiler.is_compiling()
+
+
 def default_device() -> torch.device:
     """The best device available: CUDA, then Apple MPS, then CPU."""
     if torch.cuda.is_available():

@@ -233,3 +233,17 @@ def test_every_generative_model_has_the_generate_method():
         model = factory()
         prompt = torch.randint(0, 64, (1, 5))
         torch.testing.assert_close(model.generate(prompt, max_new_tokens=3), sf.generate(model, prompt, max_new_tokens=3))
+
+
+def test_gpt_compiles_as_one_graph_and_matches_eager():
+    # Input checks read tensor values (a graph break under torch.compile); they are skipped while
+    # tracing, so the whole forward and backward compile as one graph (fullgraph=True fails otherwise).
+    torch.manual_seed(7)
+    model = tiny_gpt()
+    x = torch.randint(0, 64, (2, 16))
+    compiled = torch.compile(model, fullgraph=True)
+    out = compiled(x, x, attention_mask=torch.ones_like(x))
+    out.loss.backward()
+    torch.testing.assert_close(out.logits, model(x, x).logits, atol=1e-5, rtol=1e-4)
+    with pytest.raises(VocabRangeError):  # eager calls still validate
+        model(torch.tensor([[64]]))

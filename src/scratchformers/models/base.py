@@ -17,7 +17,8 @@ from scratchformers.errors import (
     VocabRangeError,
     shape_str,
 )
-from scratchformers.hub.mixin import PretrainedMixin  # adds save_pretrained / from_pretrained
+from scratchformers.hub.mixin import PretrainedMixin
+from scratchformers.utils import tracing  # adds save_pretrained / from_pretrained
 
 
 def check_config(config, **rules) -> None:
@@ -95,7 +96,7 @@ class Model(PretrainedMixin, nn.Module):
                 f"'IndexError: index out of range in self'. Truncate to {self.max_positions} tokens "
                 f"(tokenizer truncation=True, max_length={self.max_positions})."
             )
-        if input_ids.numel():
+        if input_ids.numel() and not tracing():
             low, high = int(input_ids.min()), int(input_ids.max())
             vocab = self.config.vocab_size
             if low < 0 or high >= vocab:

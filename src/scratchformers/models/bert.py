@@ -15,7 +15,8 @@ from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.models.base import Model, check_config, check_heads, lm_loss
 from scratchformers.models.outputs import EncoderOutput, MaskedLMOutput, SequenceClassifierOutput
 from scratchformers.nn.layers import ACTIVATIONS, LayerNorm, TransformerBlock
-from scratchformers.nn.masks import padding_mask
+from scratchformers.nn.masks import optional_padding_mask
+from scratchformers.utils import tracing
 
 
 @dataclass
@@ -102,13 +103,11 @@ class BertModel(Model):
                 raise ShapeError(f"{name} shape {shape_str(tensor.shape)} must equal input_ids shape {shape_str(input_ids.shape)}")
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        elif int(token_type_ids.max()) >= self.config.type_vocab_size or int(token_type_ids.min()) < 0:
+        elif not tracing() and (int(token_type_ids.max()) >= self.config.type_vocab_size or int(token_type_ids.min()) < 0):
             raise ConfigError(f"token_type_ids must be in [0, {self.config.type_vocab_size}); got max {int(token_type_ids.max())}")
         if position_ids is None:
             position_ids = torch.arange(length, device=input_ids.device)[None]  # (1, T)
-        mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            mask = padding_mask(attention_mask)  # (B, 1, 1, T)
+        mask = optional_padding_mask(attention_mask)  # (B, 1, 1, T) or None
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         attentions = []
         for block in self.blocks:
@@ -165,7 +164,7 @@ class BertForSequenceClassification(Model):
         if labels is not None:
             if labels.shape != logits.shape[:1]:
                 raise ShapeError(f"labels must be (batch,) = {shape_str(logits.shape[:1])}, got {shape_str(labels.shape)}")
-            if int(labels.max()) >= self.config.num_labels or int(labels.min()) < 0:
+            if not tracing() and (int(labels.max()) >= self.config.num_labels or int(labels.min()) < 0):
                 raise ConfigError(
                     f"labels must be in [0, num_labels={self.config.num_labels}); got {sorted(set(labels.tolist()))}. "
                     "Set BertConfig.num_labels to the number of classes."

@@ -13,7 +13,7 @@ from scratchformers.generation.mixin import GenerationMixin
 from scratchformers.models.base import Model, lm_loss
 from scratchformers.models.outputs import CausalLMOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
-from scratchformers.nn.masks import padding_mask
+from scratchformers.nn.masks import optional_padding_mask
 
 
 def position_ids_from_mask(attention_mask: torch.Tensor, past_length: int, q_len: int) -> torch.Tensor:
@@ -51,15 +51,12 @@ class DecoderLM(GenerationMixin, Model):
         past = cache.length if cache is not None else 0
         self.check_input_ids(input_ids, past_length=past)
         batch, q_len = input_ids.shape
-        mask = None
-        if attention_mask is not None:
-            if attention_mask.shape != (batch, past + q_len):
-                raise ShapeError(
-                    f"attention_mask must be (batch, cached + new tokens) = {shape_str((batch, past + q_len))}, "
-                    f"got {shape_str(attention_mask.shape)}. With a KV cache, extend the mask by one column per step."
-                )
-            if not bool(attention_mask.all()):
-                mask = padding_mask(attention_mask)  # (B, 1, 1, T_past + Tq)
+        if attention_mask is not None and attention_mask.shape != (batch, past + q_len):
+            raise ShapeError(
+                f"attention_mask must be (batch, cached + new tokens) = {shape_str((batch, past + q_len))}, "
+                f"got {shape_str(attention_mask.shape)}. With a KV cache, extend the mask by one column per step."
+            )
+        mask = optional_padding_mask(attention_mask)  # (B, 1, 1, T_past + Tq) or None
         if position_ids is None:
             if attention_mask is not None:
                 position_ids = position_ids_from_mask(attention_mask, past, q_len)  # (B, Tq)

@@ -16,7 +16,7 @@ from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.models.base import Model, check_config, check_heads
 from scratchformers.models.outputs import EncoderOutput
 from scratchformers.nn.layers import TransformerBlock, make_norm
-from scratchformers.nn.masks import combine_masks, padding_mask
+from scratchformers.nn.masks import combine_masks, optional_padding_mask
 from scratchformers.nn.positional import (
     ALiBi,
     LearnedPositionalEmbedding,
@@ -120,7 +120,7 @@ class TransformerEncoder(Model):
         position_ids = torch.arange(length, device=(input_ids if input_ids is not None else inputs_embeds).device)[None]
         x = self.input(input_ids, position_ids, inputs_embeds=inputs_embeds)
         mask = combine_masks(
-            padding_mask(attention_mask) if attention_mask is not None else None,
+            optional_padding_mask(attention_mask),
             self.input.bias(length, length),
             dtype=x.dtype,
         )

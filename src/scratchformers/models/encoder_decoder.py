@@ -14,7 +14,7 @@ from scratchformers.models.encoder import EncoderConfig, PositionalInput, Transf
 from scratchformers.models.outputs import Seq2SeqOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
 from scratchformers.nn.layers import TransformerBlock, make_norm
-from scratchformers.nn.masks import padding_mask
+from scratchformers.nn.masks import optional_padding_mask
 
 
 @dataclass
@@ -133,10 +133,8 @@ class EncoderDecoder(GenerationMixin, Model):
         q_len = decoder_input_ids.shape[1]
         position_ids = torch.arange(past, past + q_len, device=decoder_input_ids.device)[None]  # (1, Tq)
         x = self.decoder_input(decoder_input_ids, position_ids)
-        self_mask = None
-        if decoder_attention_mask is not None and not bool(decoder_attention_mask.all()):
-            self_mask = padding_mask(decoder_attention_mask)  # (B, 1, 1, T_past + Tq)
-        context_mask = padding_mask(attention_mask) if attention_mask is not None and not bool(attention_mask.all()) else None
+        self_mask = optional_padding_mask(decoder_attention_mask)  # (B, 1, 1, T_past + Tq) or None
+        context_mask = optional_padding_mask(attention_mask)  # (B, 1, 1, Ts) or None
         attentions = []
         for i, block in enumerate(self.decoder_blocks):
             x, weights = block(

@@ -17,6 +17,7 @@ from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.nn.masks import causal_mask, check_mask, combine_masks
+from scratchformers.utils import tracing
 
 # Below this many tokens (B * T) the three projections run separately: stacking the weights
 # would copy them on every decode step, which costs more than it saves.
@@ -95,7 +96,7 @@ def scaled_dot_product_attention(
     valid = None
     if mask is not None:
         valid = _valid_rows(mask)
-        if not bool(valid.all()):
+        if tracing() or not bool(valid.all()):
             mask = _unblock_empty_rows(mask, valid)
         else:
             valid = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from scratchformers.errors import DTypeError, ShapeError, shape_str
+from scratchformers.utils import tracing
 
 
 def causal_mask(q_len: int, k_len: int | None = None, device=None) -> torch.Tensor:
@@ -40,7 +41,7 @@ def padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
             f"attention_mask must be (batch, seq_len) with 1 for tokens and 0 for padding; "
             f"got shape {shape_str(attention_mask.shape)}"
         )
-    if attention_mask.is_floating_point() or attention_mask.is_complex():
+    if (attention_mask.is_floating_point() or attention_mask.is_complex()) and not tracing():
         bad = (attention_mask != 0) & (attention_mask != 1)
         if bool(bad.any()):
             raise DTypeError(
@@ -48,6 +49,14 @@ def padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
                 "If this is an additive mask, pass it as `mask=` to attention instead."
             )
     return attention_mask.bool()[:, None, None, :]  # (B, 1, 1, Tk): broadcast over heads, queries
+
+
+def optional_padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """:func:`padding_mask`, or None when there is nothing to mask (no mask, or no padding), which
+    lets attention take its unmasked fast path. While compiling, the mask is always kept."""
+    if attention_mask is None or (not tracing() and bool(attention_mask.all())):
+        return None
+    return padding_mask(attention_mask)
 
 
 def to_additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

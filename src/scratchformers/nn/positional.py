@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from scratchformers.errors import ConfigError, SequenceTooLongError
+from scratchformers.utils import tracing
 
 
 def _check_length(length: int, max_len: int, what: str) -> None:
@@ -48,7 +49,8 @@ class SinusoidalPositionalEncoding(nn.Module):
         if position_ids is None:
             _check_length(x.shape[1], self.pe.shape[1], "SinusoidalPositionalEncoding")
             return x + self.pe[:, : x.shape[1]].to(x.dtype)
-        _check_length(int(position_ids.max()) + 1, self.pe.shape[1], "SinusoidalPositionalEncoding")
+        if not tracing():
+            _check_length(int(position_ids.max()) + 1, self.pe.shape[1], "SinusoidalPositionalEncoding")
         return x + self.pe[0, position_ids].to(x.dtype)
 
 
@@ -59,7 +61,7 @@ class LearnedPositionalEmbedding(nn.Embedding):
         super().__init__(max_len, d_model)
 
     def forward(self, position_ids: torch.Tensor) -> torch.Tensor:
-        if position_ids.numel():
+        if position_ids.numel() and not tracing():
             _check_length(int(position_ids.max()) + 1, self.num_embeddings, "LearnedPositionalEmbedding")
         return super().forward(position_ids)
 
