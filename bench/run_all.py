@@ -1,7 +1,12 @@
 """Run every benchmark in bench/ and write docs/benchmarks.md (machine, versions, medians, ratios)
-plus docs/benchmarks.png.
+plus docs/benchmarks.png and docs/benchmarks.json.
 
-    python bench/run_all.py [--quick] [--only attention,tokenizers]
+    python bench/run_all.py [--quick] [--only attention,tokenizer] [--out DIR]
+
+Each bench/<name>.py exposes ``main(argv=None) -> dict`` of rows ``name -> _common.entry(...)``
+(ours, peer, unit, ratio, target). ``--quick`` runs every script's quick mode and writes to
+runs/bench-quick/ so the published figures in docs/ are never overwritten by a smoke test. A
+script that fails is reported (traceback in the report, exit status 1) without stopping the others.
 """
 
 from __future__ import annotations
@@ -9,8 +14,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import json
 import platform
 import sys
+import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -42,20 +50,51 @@ def machine_lines() -> list[str]:
     return lines
 
 
-def write_report(all_results: dict, quick: bool) -> None:
-    out = ROOT / "docs" / "benchmarks.md"
-    lines = ["# Benchmarks", "", "Produced by `make bench` (`python bench/run_all.py`)" + (" in --quick mode" if quick else "") + ".", ""]
+def normalise(row: dict) -> dict:
+    """One result row in the contract's shape (``_common.entry``: ours, peer, unit, ratio, target).
+
+    Scripts that built rows by hand may lack ``unit`` or give ``target=None`` (no target for that
+    case); extra keys (e.g. ``same_tokens``) are kept as notes.
+    """
+    known = ("ours", "peer", "unit", "ratio", "target")
+    missing = [k for k in ("ours", "peer", "ratio") if k not in row]
+    if missing:
+        raise ValueError(f"result row lacks {missing}; rows must come from _common.entry(...)")
+    notes = ", ".join(f"{k}={v}" for k, v in row.items() if k not in known)
+    return {"ours": float(row["ours"]), "peer": float(row["peer"]), "ratio": float(row["ratio"]),
+            "unit": row.get("unit") or "", "target": row.get("target"), "notes": notes}
+
+
+def met(row: dict) -> str:
+    if row["target"] is None:
+        return "n/a"
+    return "yes" if row["ratio"] >= row["target"] else "**no**"
+
+
+def write_report(all_results: dict, errors: dict, seconds: dict, quick: bool, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / "benchmarks.md"
+    command = "python bench/run_all.py" + (" --quick" if quick else "")
+    lines = ["# Benchmarks", "", f"Produced by `{command}`" + (" (`make bench`)" if not quick else " (`make bench-quick`)")
+             + ". Every script times us and the peer tool side by side in the same process.", ""]
     lines += machine_lines() + ["", "Ratio = our speed / peer speed (above 1: we are faster). Medians of repeated runs.", ""]
     for script, results in all_results.items():
-        lines += [f"## {script}", "", "| case | ours | peer | unit | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+        lines += [f"## {script} ({seconds[script]:.0f} s)", "",
+                  "| case | ours | peer | unit | ratio | target | met | notes |", "|---|---|---|---|---|---|---|---|"]
         for name, r in results.items():
-            met = "yes" if r["ratio"] >= r["target"] else "**no**"
-            lines.append(f"| {name} | {r['ours']:.4g} | {r['peer']:.4g} | {r['unit']} | {r['ratio']:.2f} | {r['target']:.2f} | {met} |")
+            target = "-" if r["target"] is None else f"{r['target']:.2f}"
+            lines.append(f"| {name} | {r['ours']:.4g} | {r['peer']:.4g} | {r['unit']} | {r['ratio']:.2f} | {target} "
+                         f"| {met(r)} | {r['notes']} |")
         lines.append("")
+    for script, error in errors.items():
+        lines += [f"## {script}: FAILED", "", "```", error, "```", ""]
     lines.append("![ratios](benchmarks.png)")
     out.write_text("\n".join(lines) + "\n")
-    chart(all_results, ROOT / "docs" / "benchmarks.png")
-    print(f"\nwrote {out}")
+    (out_dir / "benchmarks.json").write_text(json.dumps({"results": all_results, "errors": errors,
+                                                          "seconds": seconds, "quick": quick}, indent=2))
+    chart(all_results, out_dir / "benchmarks.png")
+    print(f"\nwrote {out}, {out_dir / 'benchmarks.png'} and {out_dir / 'benchmarks.json'}")
+    return out
 
 
 def chart(all_results: dict, path: Path) -> None:
@@ -71,31 +110,57 @@ def chart(all_results: dict, path: Path) -> None:
             ratios.append(r["ratio"])
             targets.append(r["target"])
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(names) + 1.5))
-    colors = ["tab:green" if r >= t else "tab:red" for r, t in zip(ratios, targets)]
+    colors = ["tab:gray" if t is None else "tab:green" if r >= t else "tab:red" for r, t in zip(ratios, targets)]
     ax.barh(range(len(names)), ratios, color=colors)
-    ax.scatter(targets, range(len(names)), marker="|", s=300, color="black", label="target")
+    marked = [(t, i) for i, t in enumerate(targets) if t is not None]
+    ax.scatter([t for t, _ in marked], [i for _, i in marked], marker="|", s=300, color="black", label="target")
+    for i, ratio in enumerate(ratios):
+        ax.annotate(f"{ratio:.2f}", (ratio, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
     ax.axvline(1.0, color="gray", lw=0.8)
+    ax.set_xscale("log")  # ratios span 0.01 .. 100: a linear axis would hide everything below 1
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("speed ratio vs peer (higher is better)")
+    ax.set_xlabel("speed ratio vs peer, log scale (higher is better; green = target met, gray = no target)")
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="every script in its --quick mode (smoke test)")
     parser.add_argument("--only", default="", help="comma-separated script names")
+    parser.add_argument("--out", default=None,
+                        help="folder for benchmarks.md/.png/.json (default: docs/, or runs/bench-quick with --quick, "
+                        "so a smoke test never overwrites the published figures)")
     args = parser.parse_args(argv)
-    selected = [s for s in discover() if not args.only or s in args.only.split(",")]
-    all_results = {}
+    scripts = discover()
+    only = [s for s in args.only.split(",") if s]
+    unknown = sorted(set(only) - set(scripts))
+    if unknown:
+        parser.error(f"unknown bench script(s) {unknown}; available: {', '.join(scripts)}")
+    selected = [s for s in scripts if not only or s in only]
+    out_dir = Path(args.out) if args.out else (ROOT / "runs" / "bench-quick" if args.quick else ROOT / "docs")
+    all_results, errors, seconds = {}, {}, {}
     for script in selected:
         print(f"=== {script} ===", flush=True)
-        module = importlib.import_module(script)
-        all_results[script] = module.main(["--quick"] if args.quick else [])
-    write_report(all_results, args.quick)
-    return 0
+        start = time.perf_counter()
+        try:
+            module = importlib.import_module(script)
+            results = module.main(["--quick"] if args.quick else [])
+            if not isinstance(results, dict) or not results:
+                raise TypeError(f"{script}.main() returned {type(results).__name__}; it must return a non-empty dict")
+            all_results[script] = {name: normalise(row) for name, row in results.items()}
+        except Exception:  # one broken script must not hide the others' results
+            errors[script] = traceback.format_exc(limit=5)
+            print(errors[script], file=sys.stderr)
+        seconds[script] = time.perf_counter() - start
+        print(f"=== {script}: {seconds[script]:.0f} s ===", flush=True)
+    write_report(all_results, errors, seconds, args.quick, out_dir)
+    if errors:
+        print(f"FAILED: {', '.join(errors)}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -50,7 +50,24 @@ from scratchformers.nn import (
     scaled_dot_product_attention,
 )
 # --- tokenizers ---
+from scratchformers.tokenizers import (
+    BPETokenizer,
+    ByteLevelBPETokenizer,
+    Tokenizer,
+    WordLevelTokenizer,
+    WordPieceTokenizer,
+    count_tokens,
+    load_tokenizer,
+)
 # --- hub (checkpoints) ---
+from scratchformers.hub import from_pretrained, load_tokenizer_for, save_pretrained
 # --- generation ---
+from scratchformers import generation
+from scratchformers.generation import GenerationConfig, TextStreamer, generate, repetition_report
+from scratchformers.generation import processors as logits_processors
 # --- training / data ---
+from scratchformers import data, training
+from scratchformers.training import Callback, NonFiniteLossError, TrainConfig, Trainer, finetune
 # --- doctor / viz ---
+from scratchformers import doctor, viz  # torch + numpy only; matplotlib loads on the first plot
+from scratchformers.memory import free_memory

