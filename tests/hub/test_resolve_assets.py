@@ -25,3 +25,13 @@ def test_missing_asset_gives_the_pip_command(monkeypatch):
         resolve("smollm2-135m")
     monkeypatch.undo()
     assert asset_path("smollm2-135m").suffix == ".gguf"
+
+
+def test_model_class_by_name(minilm_dir):
+    import scratchformers as sf
+    from scratchformers.errors import CheckpointError
+
+    model = sf.from_pretrained(minilm_dir, model_class="BertForSequenceClassification", num_labels=3)
+    assert isinstance(model, sf.BertForSequenceClassification) and model.classifier.out_features == 3
+    with pytest.raises(CheckpointError, match="not a bert class.*BertModel"):
+        sf.from_pretrained(minilm_dir, model_class="GPT2LMHeadModel")

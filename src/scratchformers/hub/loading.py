@@ -111,13 +111,13 @@ def from_pretrained(
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
     strict: bool = True,
-    model_class: type | None = None,
+    model_class: type | str | None = None,
     **config_overrides,
 ):
     """Load our model for a Hugging Face folder, a ``.gguf`` file or a cached hub id.
 
     The class comes from ``config.json``'s ``architectures`` (``BertModel``, ``GPT2LMHeadModel``,
-    ``LlamaForCausalLM``, ...) unless ``model_class`` is given; a different head than the
+    ``LlamaForCausalLM``, ...) unless ``model_class`` (a class or its name) is given; a different head than the
     checkpoint's (e.g. ``BertForSequenceClassification`` from a ``BertModel`` checkpoint) starts
     newly initialised, with a warning. ``config_overrides`` replace config fields (``dropout=0.1``,
     ``num_labels=3``). Weights are float32 unless ``dtype`` says otherwise; the model is in eval mode.
@@ -125,6 +125,14 @@ def from_pretrained(
     ckpt = read_checkpoint(path)
     converter = converter_for(ckpt.config)
     saved_class = checkpoint_class(ckpt.config, converter)
+    if isinstance(model_class, str):  # a class name: ours or the Hugging Face architecture name
+        by_name = converter.architectures()
+        if model_class not in by_name:
+            raise CheckpointError(
+                f"model_class={model_class!r} is not a {converter.MODEL_TYPE} class; use one of {sorted(by_name)} "
+                "or pass the class itself."
+            )
+        model_class = by_name[model_class]
     target_class = model_class or saved_class
     base = known_class(target_class, converter)
     if base is None:
