@@ -97,7 +97,7 @@ class Model(PretrainedMixin, nn.Module):
                 f"(tokenizer truncation=True, max_length={self.max_positions})."
             )
         if input_ids.numel() and not tracing():
-            low, high = int(input_ids.min()), int(input_ids.max())
+            low, high = (int(v) for v in torch.aminmax(input_ids))
             vocab = self.config.vocab_size
             if low < 0 or high >= vocab:
                 raise VocabRangeError(

@@ -213,29 +213,35 @@ class MultiHeadAttention(nn.Module):
                 f"attention input x must be (batch, seq, {self.q_proj.in_features}); got {shape_str(x.shape)}"
             )
         b, t_q, _ = x.shape
-        q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, Tq, hd)
-
         cross = context is not None or (kv_cache is not None and kv_cache.static)
         if rope is not None and cross:
             raise ConfigError("rotary embeddings apply to self-attention only, not cross-attention")
-        if cross and kv_cache is not None and kv_cache.static and kv_cache.length > 0:
-            k, v = kv_cache.keys(), kv_cache.values()  # cross-attention K/V projected earlier
+        if cross:
+            q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, Tq, hd)
+            if kv_cache is not None and kv_cache.length > 0:
+                k, v = kv_cache.keys(), kv_cache.values()  # the context was projected on the first step
+            else:
+                if context is None:
+                    raise ConfigError("the cross-attention cache is empty: pass context= (the encoder output) on the first step")
+                if context.dim() != 3 or context.shape[-1] != self.k_proj.in_features:
+                    raise ShapeError(
+                        f"attention context must be (batch, seq, {self.k_proj.in_features}); got {shape_str(context.shape)}"
+                    )
+                k = self._split_heads(self.k_proj(context), self.num_kv_heads)  # (B, Hkv, Tk, hd)
+                v = self._split_heads(self.v_proj(context), self.num_kv_heads)  # (B, Hkv, Tk, hd)
+                if kv_cache is not None:
+                    k, v = kv_cache.update(k, v)
         else:
-            source = x if context is None else context
-            if source.dim() != 3 or source.shape[-1] != self.k_proj.in_features:
-                raise ShapeError(
-                    f"attention context must be (batch, seq, {self.k_proj.in_features}); got "
-                    f"{shape_str(source.shape)}"
-                )
-            if context is None and b * t_q >= FUSED_QKV_MIN_TOKENS:
+            if b * t_q >= FUSED_QKV_MIN_TOKENS:
                 q, k, v = self._fused_qkv(x)
             else:
-                k = self._split_heads(self.k_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
-                v = self._split_heads(self.v_proj(source), self.num_kv_heads)  # (B, Hkv, Tk, hd)
+                q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, Tq, hd)
+                k = self._split_heads(self.k_proj(x), self.num_kv_heads)  # (B, Hkv, Tq, hd)
+                v = self._split_heads(self.v_proj(x), self.num_kv_heads)  # (B, Hkv, Tq, hd)
             if rope is not None:
                 q, k = rope(q, k, position_ids)
             if kv_cache is not None:
-                k, v = kv_cache.update(k, v)  # (B, Hkv, T_past + Tk, hd)
+                k, v = kv_cache.update(k, v)  # (B, Hkv, T_past + Tq, hd)
         if self.num_kv_heads != self.num_heads:
             group = self.num_heads // self.num_kv_heads
             k = k.repeat_interleave(group, dim=1)  # (B, Hkv, Tk, hd) -> (B, H, Tk, hd)
