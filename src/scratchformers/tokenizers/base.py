@@ -18,7 +18,11 @@ SPECIAL_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token"
 
 
 class Tokenizer:
-    """Base class. ``special_tokens`` maps each special string to its id; roles name them."""
+    """Base class. ``special_tokens`` maps each special string to its id; roles name them.
+
+    Subclasses keep ``self.vocab`` (token -> id) and ``self._id_to_token`` (id -> token); the
+    vocabulary accessors below read those.
+    """
 
     kind = "base"
 
@@ -38,12 +42,6 @@ class Tokenizer:
         raise NotImplementedError
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
-        raise NotImplementedError
-
-    def get_vocab(self) -> dict[str, int]:
-        raise NotImplementedError
-
-    def id_to_token(self, token_id: int) -> str | None:
         raise NotImplementedError
 
     def save(self, directory: str | Path) -> Path:
@@ -74,13 +72,20 @@ class Tokenizer:
                 ids.extend(encode_plain(chunk))
         return ids
 
+    # ----- vocabulary ---------------------------------------------------------------------------
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self.vocab)
+
     def token_to_id(self, token: str) -> int | None:
-        return self.get_vocab().get(token)
+        return self.vocab.get(token)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self._id_to_token.get(token_id)
 
     @property
     def vocab_size(self) -> int:
         """Number of ids (the model's embedding rows must be at least this)."""
-        return len(self.get_vocab())
+        return len(self.vocab)
 
     def __len__(self) -> int:
         return self.vocab_size

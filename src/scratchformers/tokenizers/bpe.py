@@ -14,7 +14,7 @@ from pathlib import Path
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import iter_training_texts
 from scratchformers.tokenizers.pretokenize import lower_per_char, word_punct_split
-from scratchformers.tokenizers.training import count_words, learn_merges
+from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
 END_OF_WORD = "</w>"
@@ -42,31 +42,11 @@ class BPETokenizer(VocabTokenizer):
         self._cache: dict[str, list[int]] = {}
         self._cache_size = cache_size
 
-    def _bpe(self, word: str) -> list[str]:
-        symbols = [*word, END_OF_WORD]
-        ranks = self._ranks
-        while len(symbols) > 1:
-            ranked = [(ranks[p], i) for i, p in enumerate(zip(symbols, symbols[1:])) if p in ranks]
-            if not ranked:
-                break
-            _, i = min(ranked)
-            left, right = symbols[i], symbols[i + 1]
-            out, j = [], 0
-            while j < len(symbols):  # merge every occurrence, left to right
-                if j < len(symbols) - 1 and symbols[j] == left and symbols[j + 1] == right:
-                    out.append(left + right)
-                    j += 2
-                else:
-                    out.append(symbols[j])
-                    j += 1
-            symbols = out
-        return symbols
-
     def tokenize_word(self, word: str) -> list[int]:
         ids = self._cache.get(word)
         if ids is None:
             unk = self.unk_token_id
-            ids = [self.vocab.get(s, unk) for s in self._bpe(word)]
+            ids = [self.vocab.get(s, unk) for s in apply_merges([*word, END_OF_WORD], self._ranks)]
             if len(self._cache) >= self._cache_size:
                 self._cache.clear()
             self._cache[word] = ids

@@ -33,7 +33,7 @@ from scratchformers.tokenizers.pretokenize import (
     resolve_pattern,
     unicode_to_bytes,
 )
-from scratchformers.tokenizers.training import count_words, learn_merges
+from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
 
 # llama.cpp ``tokenizer.ggml.pre`` names -> (pattern, split_digits)
 GGUF_PRE_TOKENIZERS = {
@@ -161,44 +161,15 @@ class ByteLevelBPETokenizer(Tokenizer):
                     "are vocab and merges from the same tokenizer?"
                 )
 
-    # ----- vocabulary ---------------------------------------------------------------------------
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
-
+    # ----- vocabulary (ids index a list here, so id -> token is a bounds check) -------------------
     @property
     def vocab_size(self) -> int:
         return len(self._id_to_token)
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
 
     def id_to_token(self, token_id: int) -> str | None:
         return self._id_to_token[token_id] if 0 <= token_id < len(self._id_to_token) else None
 
     # ----- encoding -----------------------------------------------------------------------------
-    def _bpe(self, symbols: list[str]) -> list[str]:
-        """Apply merges to one piece, lowest rank first (GPT-2's ``bpe``)."""
-        ranks = self._ranks
-        while len(symbols) > 1:
-            best_rank, best = None, None
-            for pair in zip(symbols, symbols[1:]):
-                rank = ranks.get(pair)
-                if rank is not None and (best_rank is None or rank < best_rank):
-                    best_rank, best = rank, pair
-            if best is None:
-                break
-            left, right = best
-            merged, out, i, n = left + right, [], 0, len(symbols)
-            while i < n:
-                if i < n - 1 and symbols[i] == left and symbols[i + 1] == right:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(symbols[i])
-                    i += 1
-            symbols = out
-        return symbols
-
     def _encode_piece(self, piece: str) -> list[int]:
         chars = [self._byte_token[b] for b in piece.encode("utf-8")]
         if self.ignore_merges:
@@ -206,7 +177,7 @@ class ByteLevelBPETokenizer(Tokenizer):
             if whole is not None:
                 return [whole]
         vocab = self.vocab
-        return [vocab[t] for t in self._bpe(chars)]
+        return [vocab[t] for t in apply_merges(chars, self._ranks)]
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode treating special-token text as plain text (tiktoken's ``encode_ordinary``)."""

@@ -1,4 +1,4 @@
-"""The BPE trainer core shared by classic and byte-level BPE.
+"""The BPE core shared by classic and byte-level BPE: learning merges, and applying them.
 
 Speed comes from three ideas (the same as HF ``tokenizers``' trainer, which this mirrors step by
 step so the merges come out identical):
@@ -89,6 +89,30 @@ class _FirstSeen:
                     return (wi, offset)
                 offset += lengths[word[i]]
         return (len(self.words), 0)  # no longer present: sorts last among equal counts
+
+
+def apply_merges(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+    """Encode one word with learned merges: repeatedly merge the adjacent pair with the lowest rank
+    (every occurrence, left to right) until no ranked pair is left (GPT-2's and Sennrich's ``bpe``)."""
+    while len(symbols) > 1:
+        best_rank, best = None, None
+        for pair in zip(symbols, symbols[1:]):
+            rank = ranks.get(pair)
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best_rank, best = rank, pair
+        if best is None:
+            break
+        left, right = best
+        merged, out, i, n = left + right, [], 0, len(symbols)
+        while i < n:
+            if i < n - 1 and symbols[i] == left and symbols[i + 1] == right:
+                out.append(merged)
+                i += 2
+            else:
+                out.append(symbols[i])
+                i += 1
+        symbols = out
+    return symbols
 
 
 def learn_merges(

@@ -39,19 +39,6 @@ class VocabTokenizer(Tokenizer):
         self.lowercase = lowercase
         self._id_to_token = {i: t for t, i in self.vocab.items()}
 
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
-
-    def id_to_token(self, token_id: int) -> str | None:
-        return self._id_to_token.get(token_id)
-
     def _words(self, text: str) -> list[str]:
         return word_punct_split(lower_per_char(text) if self.lowercase else text)
 

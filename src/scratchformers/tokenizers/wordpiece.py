@@ -185,20 +185,6 @@ class WordPieceTokenizer(Tokenizer):
             unk_token=model.get("unk_token", "[UNK]"),
         )
 
-    # ----- vocabulary ---------------------------------------------------------------------------
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
-
-    def id_to_token(self, token_id: int) -> str | None:
-        return self._id_to_token.get(token_id)
-
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:
         """Greedy longest match from the left; any unmatched position makes the word ``[UNK]``."""
