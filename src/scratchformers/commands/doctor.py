@@ -45,11 +45,11 @@ def run_model(args: argparse.Namespace) -> int:
     import torch
 
     from scratchformers.doctor import check_model, check_tokenizer
-    from scratchformers.doctor.loading import load_model
     from scratchformers.doctor.probe import default_input_ids, infer_max_positions
     from scratchformers.doctor.tokenizer_checks import encode
+    from scratchformers.hub import load_model_and_tokenizer
 
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model_and_tokenizer(args.model)
     reports = []
     if tokenizer is not None:
         ids = encode(tokenizer, args.text)

@@ -33,19 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_model_and_tokenizer(name: str):
-    from scratchformers.errors import ConfigError
-
-    try:
-        from scratchformers.hub import from_pretrained, load_tokenizer_for
-    except ImportError as err:  # pragma: no cover - only when the checkpoint module is missing
-        raise ConfigError(f"checkpoint loading is unavailable in this install ({err})") from err
-    from scratchformers.hub.resolve import resolve
-
-    path = resolve(name)  # folder, .gguf, asset name or cached hub id
-    return from_pretrained(path), load_tokenizer_for(path)
-
-
 def strategy_kwargs(args: argparse.Namespace, strategy: str) -> dict:
     """generate() keyword arguments for one strategy, from the command-line options."""
     kwargs = dict(
@@ -64,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from scratchformers.generation import TextStreamer, generate, repetition_report
+    from scratchformers.hub import load_model_and_tokenizer
 
-    model, tokenizer = load_model_and_tokenizer(args.model)
+    model, tokenizer = load_model_and_tokenizer(args.model, require_tokenizer=True)
     input_ids = torch.tensor([tokenizer.encode(args.prompt)], dtype=torch.long)
     eos = None if args.ignore_eos else tokenizer.eos_token_id
     common = dict(eos_token_id=eos, pad_token_id=tokenizer.pad_token_id, tokenizer=tokenizer)

@@ -5,9 +5,9 @@ writes a folder that ``transformers`` opens. One ``convert_<arch>`` module per a
 configs and tensor names; :mod:`~scratchformers.hub.gguf` turns GGUF files into the same form.
 """
 
-from scratchformers.hub.loading import from_pretrained, read_checkpoint
+from scratchformers.hub.loading import from_pretrained, load_model_and_tokenizer, read_checkpoint
 from scratchformers.hub.saving import save_pretrained
 from scratchformers.hub.state_dict import LoadReport, load_into
 from scratchformers.hub.tokenizer import load_tokenizer_for
 
-__all__ = ["LoadReport", "from_pretrained", "load_into", "load_tokenizer_for", "read_checkpoint", "save_pretrained"]
+__all__ = ["LoadReport", "from_pretrained", "load_into", "load_model_and_tokenizer", "load_tokenizer_for", "read_checkpoint", "save_pretrained"]

@@ -200,3 +200,20 @@ def _new_heads(model, state: dict, converter: ModuleType, saved_class: type) -> 
             stacklevel=3,
         )
     return fresh
+
+
+def load_model_and_tokenizer(spec: str | os.PathLike, *, require_tokenizer: bool = False):
+    """``(model, tokenizer)`` for a command-line MODEL argument: a folder, a ``.gguf`` file, an
+    asset name or a cached hub id. Without ``require_tokenizer`` a checkpoint that has no tokenizer
+    gives ``(model, None)`` (the doctor can still check the model)."""
+    from scratchformers.hub.tokenizer import load_tokenizer_for
+
+    path = resolve(spec)
+    model = from_pretrained(path)
+    if require_tokenizer:
+        return model, load_tokenizer_for(path)
+    try:
+        tokenizer = load_tokenizer_for(path)
+    except Exception:  # noqa: BLE001 - a model without a tokenizer is still checkable
+        tokenizer = None
+    return model, tokenizer
