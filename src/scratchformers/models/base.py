@@ -18,6 +18,7 @@ from scratchformers.errors import (
     shape_str,
 )
 from scratchformers.hub.mixin import PretrainedMixin
+from scratchformers.nn.layers import LayerNorm, RMSNorm
 from scratchformers.utils import tracing  # adds save_pretrained / from_pretrained
 
 
@@ -131,7 +132,7 @@ class Model(PretrainedMixin, nn.Module):
                 if isinstance(module, nn.Embedding) and module.padding_idx is not None:
                     with torch.no_grad():
                         module.weight[module.padding_idx].zero_()
-            elif hasattr(module, "weight") and type(module).__name__ in ("LayerNorm", "RMSNorm"):
+            elif isinstance(module, (LayerNorm, RMSNorm, nn.LayerNorm)):
                 nn.init.ones_(module.weight)
                 if getattr(module, "bias", None) is not None:
                     nn.init.zeros_(module.bias)
