@@ -16,11 +16,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
+from scratchformers.nn.linear import Linear, linear
 from scratchformers.nn.masks import causal_mask, check_mask, combine_masks
 from scratchformers.utils import tracing
 
-# Below this many tokens (B * T) the three projections run separately: stacking the weights
-# would copy them on every decode step, which costs more than it saves.
+# Below this many tokens (B * T) the three projections run separately (stacking the weights would
+# copy them on every call, which costs more than it saves), except in cached decoding, where the
+# KV cache stacks them once per generation.
 FUSED_QKV_MIN_TOKENS = 64
 
 
@@ -75,8 +77,8 @@ def scaled_dot_product_attention(
     if q.dtype != k.dtype or q.dtype != v.dtype:
         raise ShapeError(f"q, k, v dtypes differ: {q.dtype}, {k.dtype}, {v.dtype}; cast them to one dtype.")
     t_q, t_k = q.shape[-2], k.shape[-2]
-    batch_shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
     if mask is not None:
+        batch_shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
         check_mask(mask, t_q, t_k, batch_shape)
         full_batch = torch.broadcast_shapes(mask.shape[:-2], batch_shape)
         if full_batch != batch_shape:  # the mask adds batch dims: give them to q, k, v too
@@ -166,24 +168,28 @@ class MultiHeadAttention(nn.Module):
         self.d_model, self.num_heads, self.num_kv_heads = d_model, num_heads, num_kv_heads
         self.head_dim, self.dropout = head_dim, dropout
         kv_dim = d_model if kv_dim is None else kv_dim
-        self.q_proj = nn.Linear(d_model, num_heads * head_dim, bias=bias)
-        self.k_proj = nn.Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
-        self.v_proj = nn.Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
-        self.out_proj = nn.Linear(num_heads * head_dim, d_model, bias=bias)
+        self.q_proj = Linear(d_model, num_heads * head_dim, bias=bias)
+        self.k_proj = Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
+        self.v_proj = Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
+        self.out_proj = Linear(num_heads * head_dim, d_model, bias=bias)
 
     def _split_heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
         b, t, _ = x.shape
         return x.view(b, t, heads, self.head_dim).transpose(1, 2)  # (B, T, H*hd) -> (B, H, T, hd)
 
-    def _fused_qkv(self, x: torch.Tensor):
+    def _fused_qkv(self, x: torch.Tensor, kv_cache=None):
         """Q, K and V from one matmul with the three weights stacked: one large GEMM (and one in the
         backward pass) is faster than three. Used for self-attention over many tokens, where the
-        cost of stacking the weights is amortised (not for single-token decode steps)."""
+        cost of stacking the weights is amortised, and for decode steps without gradients, where
+        the KV cache keeps the stacked weights for the whole generation."""
         projs = (self.q_proj, self.k_proj, self.v_proj)
-        weight = torch.cat([p.weight for p in projs])  # (H*hd + 2*Hkv*hd, d_model)
-        bias = torch.cat([p.bias for p in projs]) if self.q_proj.bias is not None else None
+        if kv_cache is not None and not torch.is_grad_enabled():
+            weight, bias = kv_cache.stacked_projection(projs)
+        else:
+            weight = torch.cat([p.weight for p in projs])  # (H*hd + 2*Hkv*hd, d_model)
+            bias = torch.cat([p.bias for p in projs]) if self.q_proj.bias is not None else None
         sizes = [p.out_features for p in projs]
-        q, k, v = F.linear(x, weight, bias).split(sizes, dim=-1)
+        q, k, v = linear(x, weight, bias).split(sizes, dim=-1)
         return (
             self._split_heads(q, self.num_heads),  # (B, H, T, hd)
             self._split_heads(k, self.num_kv_heads),  # (B, Hkv, T, hd)
@@ -234,6 +240,8 @@ class MultiHeadAttention(nn.Module):
         else:
             if b * t_q >= FUSED_QKV_MIN_TOKENS:
                 q, k, v = self._fused_qkv(x)
+            elif kv_cache is not None and not torch.is_grad_enabled():
+                q, k, v = self._fused_qkv(x, kv_cache)  # decode step: stacked weights kept by the cache
             else:
                 q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, Tq, hd)
                 k = self._split_heads(self.k_proj(x), self.num_kv_heads)  # (B, Hkv, Tq, hd)

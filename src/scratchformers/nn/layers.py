@@ -8,6 +8,7 @@ from torch import nn
 
 from scratchformers.errors import ConfigError
 from scratchformers.nn.attention import MultiHeadAttention
+from scratchformers.nn.linear import Linear
 
 
 class LayerNorm(nn.Module):
@@ -62,9 +63,9 @@ class FeedForward(nn.Module):
             raise ConfigError(f"activation must be one of {[*ACTIVATIONS, 'swiglu']}, got {activation!r}")
         self.activation = activation
         self.gated = activation == "swiglu"
-        self.gate_proj = nn.Linear(d_model, d_ff, bias=bias) if self.gated else None
-        self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
-        self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
+        self.gate_proj = Linear(d_model, d_ff, bias=bias) if self.gated else None
+        self.up_proj = Linear(d_model, d_ff, bias=bias)
+        self.down_proj = Linear(d_ff, d_model, bias=bias)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,11 +121,12 @@ class TransformerBlock(nn.Module):
 
     def _residual(self, x, norm, sublayer):
         """Apply one sublayer with its residual and norm in Pre-LN or Post-LN order."""
+        drop = self.dropout if self.training and self.dropout.p > 0 else (lambda t: t)  # a no-op call costs time per token
         if self.norm_first:
             out, weights = sublayer(norm(x))
-            return x + self.dropout(out), weights
+            return x + drop(out), weights
         out, weights = sublayer(x)
-        return norm(x + self.dropout(out)), weights
+        return norm(x + drop(out)), weights
 
     def forward(
         self,

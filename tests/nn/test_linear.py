@@ -1,0 +1,98 @@
+"""``scratchformers.nn.Linear``: nn.Linear's maths on oneDNN for float32 CPU tensors, F.linear otherwise."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from scratchformers.nn.linear import ONEDNN_LINEAR, Linear, linear
+
+ONEDNN = ONEDNN_LINEAR
+
+
+def _grad_fn_name(out: torch.Tensor) -> str:
+    return type(out.grad_fn).__name__
+
+
+@pytest.mark.parametrize("shape", [(7, 16), (3, 5, 16), (2, 1, 16), (0, 16)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_forward_and_all_gradients_equal_f_linear(shape, bias):
+    torch.manual_seed(0)
+    ours = Linear(16, 24, bias=bias)
+    x = torch.randn(*shape, requires_grad=True)
+    out = ours(x)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    got = [x.grad, ours.weight.grad] + ([ours.bias.grad] if bias else [])
+    x_ref = x.detach().clone().requires_grad_(True)
+    w_ref = ours.weight.detach().clone().requires_grad_(True)
+    b_ref = ours.bias.detach().clone().requires_grad_(True) if bias else None
+    ref = F.linear(x_ref, w_ref, b_ref)
+    ref.backward(grad)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for g, r in zip(got, [x_ref.grad, w_ref.grad] + ([b_ref.grad] if bias else [])):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5)
+    if ONEDNN and x.numel():
+        assert _grad_fn_name(out) == "_OneDNNLinearBackward"  # the fast path really ran
+
+
+def test_non_contiguous_input_and_frozen_weight():
+    torch.manual_seed(0)
+    layer = Linear(8, 4).requires_grad_(False)
+    x = torch.randn(6, 8, 3).transpose(1, 2).requires_grad_(True)  # (6, 3, 8), not contiguous
+    out = layer(x)
+    out.sum().backward()
+    torch.testing.assert_close(out, F.linear(x, layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x.grad, layer.weight.sum(0).expand(6, 3, 8), rtol=1e-5, atol=1e-5)
+    assert layer.weight.grad is None
+
+
+def test_inference_path_and_is_a_plain_nn_linear():
+    torch.manual_seed(0)
+    ours, ref = Linear(10, 3), nn.Linear(10, 3)
+    ref.load_state_dict(ours.state_dict())
+    assert isinstance(ours, nn.Linear) and list(ours.state_dict()) == ["weight", "bias"]
+    x = torch.randn(4, 10)
+    with torch.inference_mode():
+        torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        assert ours(x).grad_fn is None
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration")
+def test_falls_back_to_f_linear_where_the_fast_path_does_not_apply():
+    layer = Linear(4, 2)
+    x = torch.randn(3, 4, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast casts to bf16 itself
+        assert layer(x).dtype == torch.bfloat16
+    with torch.backends.mkldnn.flags(enabled=False):  # the user's switch
+        assert _grad_fn_name(layer(x)) != "_OneDNNLinearBackward"
+    assert layer.double()(x.double()).dtype == torch.float64  # other dtypes
+
+    seen = []
+
+    class Watch(TorchFunctionMode):  # the doctor watches `linear` calls like this
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(getattr(func, "__name__", ""))
+            return func(*args, **(kwargs or {}))
+
+    with Watch():
+        linear(torch.randn(2, 4), torch.randn(3, 4))
+    assert "linear" in seen
+
+
+def test_compiled_model_gives_the_same_outputs_and_gradients():
+    torch.manual_seed(0)
+    model = nn.Sequential(Linear(8, 16), nn.GELU(), Linear(16, 4, bias=False))
+    x = torch.randn(3, 5, 8)
+    ref = model(x)
+    ref.sum().backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    compiled = torch.compile(model, fullgraph=True)  # fullgraph: the fast path must not break the graph
+    out = compiled(x)
+    out.sum().backward()
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for got, want in zip((p.grad for p in model.parameters()), expected):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
