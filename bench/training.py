@@ -77,12 +77,29 @@ def bench_char_gpt(steps: int, compile: bool) -> dict:
                    "unit": "tokens/s"}}
 
 
-def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool = False) -> dict:
-    """One full train step of BERT 6L/384H; ``compile=True`` times ours under torch.compile (our
-    models compile as one graph) against transformers in eager mode, the peer's default."""
+def native_bf16_cpu() -> bool:
+    """True when oneDNN runs bf16 GEMMs natively here (avx512_bf16 / AMX), where autocast pays off."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool = False, bf16: bool = False) -> dict:
+    """One full train step of BERT 6L/384H (forward, backward, clipping, AdamW).
+
+    Both models get the same optimizer: fused AdamW where PyTorch has it (the CPU too since 2.4),
+    which is what our Trainer picks and transformers' Trainer defaults to (``adamw_torch_fused``).
+    ``compile=True`` times ours under torch.compile against transformers in eager mode, the peer's
+    default. ``bf16=True`` runs BOTH under ``torch.autocast(cpu, bfloat16)`` (Trainer ``dtype="bf16"``
+    / transformers ``bf16=True``): same precision on both sides, only worth it on CPUs with native
+    bf16 instructions (avx512_bf16, AMX)."""
+    from contextlib import nullcontext
+
     import transformers
 
     from scratchformers.models import BertConfig, BertForSequenceClassification
+    from scratchformers.training.optim import fused_supported
 
     torch.manual_seed(0)
     ours = BertForSequenceClassification(BertConfig(num_layers=6, d_model=384, num_heads=12, d_ff=1536)).train()
@@ -93,12 +110,14 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
     ids = torch.randint(1000, 30000, (batch, seq))
     mask = torch.ones(batch, seq, dtype=torch.long)
     labels = torch.randint(0, 2, (batch,))
+    fused = {"fused": True} if fused_supported(ours) else {}
 
     def stepper(model):
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-5)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-5, **fused)
 
         def step():
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
+                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -107,9 +126,10 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
         return step
 
     s_ours, s_peer = _alternate(stepper(train_ours), stepper(peer), steps, rounds=min(steps, 3), warmup=1)
-    name = "bert_6l_384h_train_examples_per_s" + ("_ours_compiled_vs_hf_eager" if compile else "")
+    name = "bert_6l_384h_train_examples_per_s" + ("_ours_compiled_vs_hf_eager" if compile else "") + (
+        "_bf16_autocast_both" if bf16 else "")
     return {name: {"ours": batch / s_ours, "peer": batch / s_peer,
-                                                  "ratio": s_peer / s_ours, "target": 1.3, "unit": "examples/s"}}
+                   "ratio": s_peer / s_ours, "target": 1.3, "unit": "examples/s"}}
 
 
 class FixedValLoss:
@@ -172,6 +192,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd loops")
     parser.add_argument("--curve", type=int, default=0, help="run the loss-curve comparison for this many steps")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    parser.add_argument("--bf16", choices=["auto", "yes", "no"], default="auto",
+                        help="also time both BERT steps under CPU bf16 autocast (auto: on CPUs with native bf16)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -193,6 +215,8 @@ def main(argv=None) -> dict:
         except Exception as err:  # no compiler toolchain: report, do not crash the table
             print(f"compiled run skipped: {type(err).__name__}: {err}")
     results.update(bench_bert_step(1 if args.quick else 10))
+    if not args.quick and (args.bf16 == "yes" or (args.bf16 == "auto" and native_bf16_cpu())):
+        results.update(bench_bert_step(10, bf16=True))
     if args.compile and not args.quick:
         try:
             results.update(bench_bert_step(10, compile=True))

@@ -116,3 +116,35 @@ def test_gradual_training_follows_the_epochs(tmp_path, make_config):
     assert epoch0 and all(n.startswith(("classifier", "bert.pooler")) for n in epoch0)
     assert any(n.startswith("bert.blocks.2.") for n in epoch1) and not any(n.startswith("bert.blocks.1.") for n in epoch1)
     assert any(n.startswith("bert.blocks.1.") for n in epoch2) and not any(n.startswith("bert.blocks.0.") for n in epoch2)
+
+
+def test_keep_best_restores_the_weights_of_the_best_validation_epoch():
+    from types import SimpleNamespace
+
+    from scratchformers.training.classification import KeepBest
+
+    model = torch.nn.Linear(2, 1)
+    trainer = SimpleNamespace(model=model)
+    keep = KeepBest()
+    snapshots = {}
+    for step, accuracy in ((10, 0.5), (20, 0.7), (30, 0.6)):
+        with torch.no_grad():
+            model.weight.fill_(step)
+        snapshots[step] = model.weight.detach().clone()
+        keep.on_evaluate(trainer, {"step": step, "val_accuracy": accuracy})
+    keep.on_train_end(trainer)
+    assert keep.best_step == 20 and keep.best == 0.7
+    assert torch.equal(model.weight, snapshots[20])
+
+
+def test_finetune_with_layer_lr_decay_and_best_epoch(tmp_path, make_config):
+    words = _write_dataset(tmp_path / "data.jsonl")
+    cfg = make_config(task="classification", text_column="review", label_column="sentiment", lr=3e-3, batch_size=16,
+                      epochs=3, warmup_ratio=0.1, eval_every=10**6, max_length=10, layer_lr_decay=0.8)
+    report = finetune("unused", str(tmp_path / "data.jsonl"), cfg, model=tiny_bert(), tokenizer=WordTokenizer(words))
+    evals = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [e for e in evals if e["type"] == "eval"]
+    assert len(evals) == 3  # one validation pass per epoch (20 batches each)
+    best = max(evals, key=lambda e: e["val_accuracy"])
+    assert report["selected_step"] == best["step"] and report["selected_val_accuracy"] == best["val_accuracy"]
+    assert report["accuracy"] >= 0.9, report

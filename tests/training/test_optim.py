@@ -94,3 +94,56 @@ def test_bad_schedule_names_and_values():
         build_scheduler(opt, "linear", warmup_steps=0, total_steps=0)
     with pytest.raises(ConfigError, match="positive"):
         build_optimizer(nn.Linear(1, 1), lr=0)
+
+
+def test_fused_adamw_on_cpu_when_pytorch_has_it_and_same_result_as_foreach():
+    """PyTorch >= 2.4 ships a fused CPU AdamW; ours picks it and it computes what the foreach one does."""
+    from scratchformers.training.optim import _fused_devices
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.Linear(16, 4))
+    twin = nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.Linear(16, 4))
+    twin.load_state_dict(model.state_dict())
+    fused = build_optimizer(model, 1e-2, 0.1)
+    assert fused.defaults.get("fused") is ("cpu" in _fused_devices() or None)
+    reference = torch.optim.AdamW(parameter_groups(twin, 0.1), lr=1e-2, foreach=True)
+    x = torch.randn(32, 8)
+    for _ in range(5):
+        for m, opt in ((model, fused), (twin, reference)):
+            m(x).square().mean().backward()
+            opt.step()
+            opt.zero_grad()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_choice_looks_at_trainable_float_parameters_only():
+    from scratchformers.training.optim import _fused_devices, fused_supported
+
+    model = nn.Linear(2, 2)
+    model.register_parameter("count", nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad=False))
+    assert fused_supported(model) == ("cpu" in _fused_devices())  # a frozen integer buffer does not matter
+    model.count.requires_grad_(False)
+    frozen = nn.Linear(2, 2).requires_grad_(False)
+    assert fused_supported(frozen) is False  # nothing to optimise
+
+
+def test_layerwise_lr_decay_gives_each_depth_its_rate_and_keeps_decay_groups():
+    from scratchformers.training.optim import layerwise_parameter_groups
+
+    head, top, bottom = nn.Linear(4, 2), nn.Linear(4, 4), nn.Embedding(10, 4)
+    groups = layerwise_parameter_groups([list(head.parameters()), list(top.parameters()), list(bottom.parameters())],
+                                        lr=1e-3, weight_decay=0.01, decay=0.5)
+    rates = {(id(p), g["lr"], g["weight_decay"]) for g in groups for p in g["params"]}
+    assert rates == {
+        (id(head.weight), 1e-3, 0.01), (id(head.bias), 1e-3, 0.0),
+        (id(top.weight), 5e-4, 0.01), (id(top.bias), 5e-4, 0.0),
+        (id(bottom.weight), 2.5e-4, 0.01),
+    }
+    opt = build_optimizer(head, 1e-3, groups=groups)
+    sched = build_scheduler(opt, "linear", warmup_steps=2, total_steps=10)
+    opt.step()
+    sched.step()  # the schedule scales every group by the same factor, keeping the ratios
+    assert [g["lr"] for g in opt.param_groups][::2] == pytest.approx([5e-4, 2.5e-4, 1.25e-4])
+    with pytest.raises(ConfigError, match="layer-wise lr decay"):
+        layerwise_parameter_groups([list(head.parameters())], 1e-3, 0.0, decay=0.0)

@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-length", type=int, default=128, help="truncate longer examples (they are counted)")
     p.add_argument("--pooling", choices=["cls", "mean"], default="cls")
     p.add_argument("--warmup-ratio", type=float, default=0.1)
+    p.add_argument("--layer-lr-decay", type=float, default=1.0,
+                   help="layer-wise lr decay: the head gets --lr, each layer below it DECAY times the one above (1 = off)")
+    p.add_argument("--no-keep-best", dest="keep_best", action="store_false",
+                   help="test the final weights (default: the epoch with the best validation accuracy)")
+    p.add_argument("--dtype", choices=["auto", "float32", "bf16"], default="auto",
+                   help="auto: bf16 autocast on CUDA, float32 on CPU; bf16 on a CPU with native bf16 "
+                   "(avx512_bf16/AMX) runs the matmuls several times faster")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="auto")
     p.add_argument("--compile", action="store_true")
@@ -38,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         task="classification", strategy=args.strategy, lr=args.lr or DEFAULT_LR[args.strategy],
         batch_size=args.batch_size, epochs=0.0 if args.max_steps else args.epochs, max_steps=args.max_steps or 1,
-        max_length=args.max_length, pooling=args.pooling, text_column=args.text_column, label_column=args.label_column,
+        max_length=args.max_length, pooling=args.pooling, layer_lr_decay=args.layer_lr_decay,
+        keep_best=args.keep_best, dtype=args.dtype, text_column=args.text_column, label_column=args.label_column,
         schedule="linear", warmup_ratio=args.warmup_ratio, warmup_steps=0, weight_decay=0.01, betas=(0.9, 0.999),
         grad_clip=1.0, seed=args.seed, device=args.device, compile=args.compile, eval_every=10**9, save_every=10**9,
         log_every=20, run_dir=args.run_dir or f"runs/finetune-{args.strategy}",

@@ -23,7 +23,7 @@ from scratchformers.data.tables import LabelledTexts, load_labelled, train_val_t
 from scratchformers.errors import ConfigError
 from scratchformers.training.config import TrainConfig
 from scratchformers.training.metrics import classification_report, plot_confusion_matrix
-from scratchformers.training.optim import build_optimizer
+from scratchformers.training.optim import build_optimizer, layerwise_parameter_groups
 from scratchformers.training.trainer import Callback, Trainer
 
 DEFAULT_LR = {"full": 3e-5, "frozen": 1e-3, "gradual": 3e-5}
@@ -77,6 +77,24 @@ class GradualUnfreezing(Callback):
     def _apply(self, trainer: Trainer) -> None:
         epoch = trainer.train_data.epoch + (trainer.train_data.position >= trainer.train_data.batches_per_epoch)
         apply_strategy(trainer.model, "gradual", unfrozen_groups=epoch + 1)
+
+
+class KeepBest(Callback):
+    """Keep a copy of the weights with the best validation metric; put them back when training ends
+    (what the test split then measures). The choice uses only the validation split."""
+
+    def __init__(self, metric: str = "val_accuracy"):
+        self.metric, self.best, self.best_step, self.state = metric, -math.inf, None, None
+
+    def on_evaluate(self, trainer: Trainer, metrics: dict) -> None:
+        value = metrics.get(self.metric)
+        if value is not None and value > self.best:
+            self.best, self.best_step = value, metrics["step"]
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.state is not None:
+            trainer.model.load_state_dict(self.state)
 
 
 class ClassifierEval:
@@ -171,16 +189,24 @@ def finetune(
     if config.epochs > 0:
         steps = math.ceil(config.epochs * train.batches_per_epoch / config.grad_accum_steps)
         config = replace(config, max_steps=steps)
+    if config.keep_best:  # a validation pass at the end of every epoch, the best one is kept
+        config = replace(config, eval_every=min(config.eval_every, max(1, train.batches_per_epoch // config.grad_accum_steps)))
     optimizer = None
     from scratchformers.training.distributed import launched_by_torchrun
 
     if config.strategy == "gradual" and launched_by_torchrun():
         # DDP only synchronises parameters that required grad when it wrapped the model
         raise ConfigError("strategy 'gradual' is not supported under torchrun/DDP; use full or frozen")
-    if config.strategy == "gradual":  # the optimizer knows every parameter; frozen ones just have no grad yet
-        optimizer = build_optimizer(model, config.lr, config.weight_decay, config.betas, config.eps)
+    groups = None
+    if config.layer_lr_decay < 1.0:
+        groups = layerwise_parameter_groups(layer_groups(model), config.lr, config.weight_decay, config.layer_lr_decay)
+    if config.strategy == "gradual" or groups is not None:
+        # gradual: the optimizer knows every parameter; frozen ones just have no grad yet
+        optimizer = build_optimizer(model, config.lr, config.weight_decay, config.betas, config.eps, groups=groups)
     apply_strategy(model, config.strategy)
     callbacks = [GradualUnfreezing()] if config.strategy == "gradual" else []
+    keep_best = KeepBest() if config.keep_best else None
+    callbacks += [keep_best] if keep_best else []
     trainer = Trainer(model, config, train, eval_fn=ClassifierEval(examples["val"], collate), callbacks=callbacks,
                       optimizer=optimizer, throughput_unit="examples")
     trainer.fit()
@@ -188,7 +214,10 @@ def finetune(
         return {}
     return evaluate_classifier(trainer.model, examples["test"], collate, prepared["label_names"], Path(config.run_dir),
                                extra={"truncated": prepared["truncated"], "strategy": config.strategy,
-                                      "steps": config.max_steps, "trainable_parameters": sum(
+                                      "steps": config.max_steps,
+                                      "selected_step": keep_best.best_step if keep_best else config.max_steps,
+                                      "selected_val_accuracy": keep_best.best if keep_best else None,
+                                      "trainable_parameters": sum(
                                           p.numel() for p in model.parameters() if p.requires_grad)})
 
 

@@ -36,6 +36,8 @@ class TrainConfig:
     # classification
     strategy: str = "full"  # full | frozen | gradual
     pooling: str = "cls"  # cls | mean
+    layer_lr_decay: float = 1.0  # < 1: layer-wise lr decay, lr * decay**depth from the head down
+    keep_best: bool = True  # evaluate on val each epoch; test the weights with the best val accuracy
     epochs: float = 0.0  # > 0: max_steps = epochs * batches per epoch
     bucket_by_length: bool = True
     # optimization
@@ -78,6 +80,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.dtype not in ("auto", "float32", "bf16", "fp16"):
             raise ConfigError(f"unknown dtype {self.dtype!r}; choose auto, float32, bf16 or fp16")
+        if not 0.0 < self.layer_lr_decay <= 1.0:
+            raise ConfigError(f"layer_lr_decay must be in (0, 1] (1 = off), got {self.layer_lr_decay}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         self.betas = tuple(self.betas)

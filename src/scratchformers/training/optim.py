@@ -32,11 +32,48 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     ]
 
 
+def _fused_devices() -> set[str]:
+    try:  # private, but the list PyTorch itself checks fused=True against
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+
+        return set(_get_fused_kernels_supported_devices())
+    except ImportError:  # older PyTorch: fused AdamW existed on CUDA only
+        return {"cuda"}
+
+
 def fused_supported(model: nn.Module) -> bool:
-    """Fused AdamW (one kernel for all parameters) on CUDA, where PyTorch supports it."""
+    """Fused AdamW (one kernel per parameter group instead of a dozen foreach passes) where PyTorch
+    has it: CUDA, and the CPU since PyTorch 2.4 (3-6x faster optimizer steps there; measured in
+    docs/results.md). Floating-point parameters on one supported device type only."""
     if "fused" not in inspect.signature(torch.optim.AdamW).parameters:
         return False
-    return all(p.device.type == "cuda" for p in model.parameters())
+    params = [p for p in model.parameters() if p.requires_grad]
+    devices = {p.device.type for p in params}
+    return (
+        len(devices) == 1
+        and devices <= _fused_devices()
+        and all(p.dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64) for p in params)
+    )
+
+
+def layerwise_parameter_groups(
+    layers: list[list[nn.Parameter]], lr: float, weight_decay: float, decay: float
+) -> list[dict]:
+    """Layer-wise learning-rate decay (LLRD): ``layers`` from the top (head first) to the bottom
+    (embeddings last); layer ``i`` gets ``lr * decay**i``, split into decayed matrices and
+    undecayed vectors. Lower layers hold general features that fine-tuning should move less."""
+    if not 0.0 < decay <= 1.0:
+        raise ConfigError(f"layer-wise lr decay must be in (0, 1], got {decay}")
+    groups = []
+    for depth, params in enumerate(layers):
+        params = [p for p in params if p.requires_grad]
+        for wd, keep in ((weight_decay, lambda p: p.dim() >= 2), (0.0, lambda p: p.dim() < 2)):
+            chosen = [p for p in params if keep(p)]
+            if chosen:
+                groups.append({"params": chosen, "weight_decay": wd, "lr": lr * decay**depth})
+    if not groups:
+        raise ConfigError("the model has no trainable parameters (everything is frozen)")
+    return groups
 
 
 def build_optimizer(
@@ -46,13 +83,16 @@ def build_optimizer(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
     fused: bool | None = None,
+    groups: list[dict] | None = None,
 ) -> torch.optim.AdamW:
-    """AdamW over :func:`parameter_groups`; ``fused=None`` picks the fused kernel when supported."""
+    """AdamW over :func:`parameter_groups` (or the given ``groups``); ``fused=None`` picks the
+    fused kernel when the device supports it."""
     if lr <= 0:
         raise ConfigError(f"learning rate must be positive, got {lr}")
     use_fused = fused_supported(model) if fused is None else fused
     extra = {"fused": True} if use_fused else {}
-    return torch.optim.AdamW(parameter_groups(model, weight_decay), lr=lr, betas=tuple(betas), eps=eps, **extra)
+    groups = parameter_groups(model, weight_decay) if groups is None else groups
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, **extra)
 
 
 def _warmup(step: int, warmup_steps: int) -> float:
