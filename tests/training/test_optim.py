@@ -123,7 +123,6 @@ def test_fused_choice_looks_at_trainable_float_parameters_only():
     model = nn.Linear(2, 2)
     model.register_parameter("count", nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad=False))
     assert fused_supported(model) == ("cpu" in _fused_devices())  # a frozen integer buffer does not matter
-    model.count.requires_grad_(False)
     frozen = nn.Linear(2, 2).requires_grad_(False)
     assert fused_supported(frozen) is False  # nothing to optimise
 

@@ -121,12 +121,15 @@ class TransformerBlock(nn.Module):
 
     def _residual(self, x, norm, sublayer):
         """Apply one sublayer with its residual and norm in Pre-LN or Post-LN order."""
-        drop = self.dropout if self.training and self.dropout.p > 0 else (lambda t: t)  # a no-op call costs time per token
         if self.norm_first:
             out, weights = sublayer(norm(x))
-            return x + drop(out), weights
+            return x + self._drop(out), weights
         out, weights = sublayer(x)
-        return norm(x + drop(out)), weights
+        return norm(x + self._drop(out)), weights
+
+    def _drop(self, out: torch.Tensor) -> torch.Tensor:
+        # Skips the module call when dropout is off: a no-op call per sublayer costs time per token.
+        return self.dropout(out) if self.training and self.dropout.p > 0 else out
 
     def forward(
         self,

@@ -63,7 +63,8 @@ def _backward(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, nee
 
 
 class _OneDNNLinear(torch.autograd.Function):
-    """Eager mode: the least per-call overhead (decode steps make ~70 of these calls per token)."""
+    """Eager training. The custom op below would also work here, but costs ~25 us more per
+    forward+backward (measured on char-GPT-sized layers); inference skips autograd altogether."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -9,11 +9,12 @@ reference script exactly (it picks ``max(pairs, key=pairs.get)`` over an inserti
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import iter_training_texts
-from scratchformers.tokenizers.pretokenize import lower_per_char, word_punct_split
+from scratchformers.tokenizers.pretokenize import split_words
 from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
@@ -83,8 +84,7 @@ class BPETokenizer(VocabTokenizer):
         show_progress: bool = True,
     ) -> BPETokenizer:
         """Vocabulary: special tokens, the characters seen (sorted), ``</w>``, then the merges."""
-        split = (lambda t: word_punct_split(lower_per_char(t))) if lowercase else word_punct_split
-        counts = count_words(iter_training_texts(texts_or_files), split, show_progress)
+        counts = count_words(iter_training_texts(texts_or_files), partial(split_words, lowercase=lowercase), show_progress)
         alphabet = sorted({c for word in counts for c in word})
         id_to_token = list(dict.fromkeys([*special_tokens, *alphabet, END_OF_WORD]))
         token_id = {t: i for i, t in enumerate(id_to_token)}

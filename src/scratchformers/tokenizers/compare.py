@@ -12,6 +12,7 @@ from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import iter_training_texts
+from scratchformers.viz.figures import pyplot, save_figure
 
 
 def _classes():
@@ -77,10 +78,7 @@ def format_table(rows: list[dict]) -> str:
 
 def plot_comparison(rows: list[dict], path: str | Path) -> Path:
     """Bytes/token and unknown rate against vocabulary size, one line per kind, saved as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for kind in dict.fromkeys(r["kind"] for r in rows):
@@ -97,8 +95,4 @@ def plot_comparison(rows: list[dict], path: str | Path) -> Path:
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -121,6 +121,12 @@ def word_punct_split(text: str) -> list[str]:
     return _word_punct().findall(text)
 
 
+def split_words(text: str, lowercase: bool = False) -> list[str]:
+    """The words of the word-level and classic BPE tokenizers: optional per-character lower-casing,
+    then :func:`word_punct_split`. Training and encoding both split with this."""
+    return word_punct_split(lower_per_char(text) if lowercase else text)
+
+
 @lru_cache(maxsize=1)
 def _word_punct() -> regex.Pattern:
     return regex.compile(WORD_PUNCT_PATTERN)

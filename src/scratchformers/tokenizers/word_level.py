@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, iter_training_texts, read_meta, require_dir
 from scratchformers.tokenizers.hf_json import tokenizer_json, write_hf_files
-from scratchformers.tokenizers.pretokenize import WORD_PUNCT_PATTERN, lower_per_char, word_punct_split
+from scratchformers.tokenizers.pretokenize import WORD_PUNCT_PATTERN, split_words
 from scratchformers.tokenizers.training import count_words
 
 DEFAULT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -40,7 +41,7 @@ class VocabTokenizer(Tokenizer):
         self._id_to_token = {i: t for t, i in self.vocab.items()}
 
     def _words(self, text: str) -> list[str]:
-        return word_punct_split(lower_per_char(text) if self.lowercase else text)
+        return split_words(text, self.lowercase)
 
     def _save_vocab(self, directory: str | Path, hf_spec: dict | None = None, **options) -> Path:
         """``vocab.json`` + our marker file, and ``hf_spec`` as ``tokenizer.json`` when given."""
@@ -105,8 +106,7 @@ class WordLevelTokenizer(VocabTokenizer):
         show_progress: bool = True,
     ) -> WordLevelTokenizer:
         """Keep the ``vocab_size - len(special_tokens)`` most frequent words (ties: first seen)."""
-        split = (lambda t: word_punct_split(lower_per_char(t))) if lowercase else word_punct_split
-        counts = count_words(iter_training_texts(texts_or_files), split, show_progress)
+        counts = count_words(iter_training_texts(texts_or_files), partial(split_words, lowercase=lowercase), show_progress)
         vocab = {t: i for i, t in enumerate(dict.fromkeys(special_tokens))}
         for word, count in counts.most_common():
             if len(vocab) >= vocab_size or count < min_frequency:

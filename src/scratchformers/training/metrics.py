@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchformers.viz.figures import pyplot, save_figure
+
 
 def confusion_matrix(labels, predictions, num_labels: int | None = None) -> np.ndarray:
     """``C[i, j]`` = number of examples of true class ``i`` predicted as class ``j``."""
@@ -38,10 +40,7 @@ def classification_report(labels, predictions, num_labels: int | None = None) ->
 
 
 def plot_confusion_matrix(matrix, label_names, path: str | Path, title: str = "confusion matrix") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     matrix = np.asarray(matrix)
     fig, ax = plt.subplots(figsize=(1.2 * len(label_names) + 2.5, 1.2 * len(label_names) + 2))
@@ -55,9 +54,4 @@ def plot_confusion_matrix(matrix, label_names, path: str | Path, title: str = "c
         for j in range(matrix.shape[1]):
             color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

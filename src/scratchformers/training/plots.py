@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scratchformers.viz.figures import pyplot, save_figure
+
 
 def plot_training_curves(history: list[dict], eval_history: list[dict], path: str | Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(11, 4))
     steps = [r["step"] for r in history]
@@ -25,9 +24,4 @@ def plot_training_curves(history: list[dict], eval_history: list[dict], path: st
     ax_lr.set_xlabel("step")
     ax_lr.set_ylabel("learning rate")
     ax_lr.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchformers.errors import ConfigError, ShapeError
+from scratchformers.viz.figures import pyplot
 from scratchformers.viz.weights import as_layers
 
 MAX_TICKS = 48  # more tick labels than this are unreadable: show every k-th token
@@ -23,10 +24,7 @@ def attention_heatmap(weights, tokens: list[str], *, layer: int = 0, head: int =
 
     Returns the matplotlib Figure; with ``path`` it is also saved (PNG unless the suffix says otherwise).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     layers = as_layers(weights, batch)
     if not 0 <= layer < layers.shape[0] or not 0 <= head < layers.shape[1]:
