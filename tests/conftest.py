@@ -43,3 +43,20 @@ def rotten_tomatoes():
 
     _asset("rotten-tomatoes")
     return rotten_tomatoes()
+
+
+@pytest.fixture
+def single_row_spy(monkeypatch):
+    """A list that records, for every fast-path linear call at inference, whether the compiled
+    single-row kernel produced the result (scratchformers.nn.linear._single_row)."""
+    from scratchformers.nn import linear as linear_module
+
+    used, original = [], linear_module._single_row
+
+    def spy(x, weight, bias):
+        out = original(x, weight, bias)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(linear_module, "_single_row", spy)
+    return used

@@ -28,22 +28,30 @@ def test_help_lists_the_options(capsys):
         main(["generate", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--strategy", "--max-new-tokens", "--top-p", "--num-beams", "--seed", "--stream", "--compare"):
+    for option in ("--strategy", "--max-new-tokens", "--top-p", "--num-beams", "--seed", "--stream", "--compare", "--compile-kernels"):
         assert option in out
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_greedy_output_matches_transformers(gpt_pair, model_folder, capsys, stream):
+@pytest.mark.parametrize("stream, compile_kernels", [(False, False), (True, False), (False, True)])
+def test_greedy_output_matches_transformers(
+    gpt_pair, model_folder, capsys, monkeypatch, single_row_spy, stream, compile_kernels
+):
+    from scratchformers.nn import linear as linear_module
     from scratchformers.tokenizers import load_tokenizer
+
+    if compile_kernels:  # every weight of this tiny model is below the threshold: lower it
+        monkeypatch.setattr(linear_module, "GEMV_MIN_WEIGHT", 0)
 
     hf, _ = gpt_pair
     tokenizer = load_tokenizer(model_folder)
     ids = torch.tensor([tokenizer.encode(PROMPT)])
     expected = hf.generate(ids, max_new_tokens=12, do_sample=False, pad_token_id=1)
     argv = ["generate", str(model_folder), PROMPT, "--max-new-tokens", "12", "--ignore-eos"]
-    assert main(argv + (["--stream"] if stream else [])) == 0
+    assert main(argv + (["--stream"] if stream else []) + (["--compile-kernels"] if compile_kernels else [])) == 0
     out = capsys.readouterr().out
     assert out == PROMPT + tokenizer.decode(expected[0, ids.size(1) :].tolist()) + "\n"
+    if compile_kernels and linear_module.ONEDNN_LINEAR:
+        assert any(single_row_spy), "--compile-kernels did not reach the single-row kernels"
 
 
 def test_compare_shows_every_strategy_with_scores(model_folder, capsys):

@@ -46,15 +46,39 @@ def check_greedy(hf_model, ours, tokenizer):
     assert "Paris" in tokenizer.decode(got[0])  # real weights, a real continuation
 
 
-def test_smollm2_greedy_matches_hf(smol_ours, smol_tokenizer, tmp_path):
+@pytest.fixture(scope="module")
+def smol_hf(smol_ours, smol_tokenizer, tmp_path_factory):
+    """transformers' LlamaForCausalLM on the same float32 weights (through our save_pretrained)."""
     from transformers import AutoModelForCausalLM
 
     from scratchformers.hub import save_pretrained
 
-    save_pretrained(smol_ours, tmp_path)
-    hf_model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
+    folder = tmp_path_factory.mktemp("smollm2")
+    save_pretrained(smol_ours, folder)
+    hf_model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     hf_model.generation_config.eos_token_id = smol_tokenizer.eos_token_id
-    check_greedy(hf_model, smol_ours, smol_tokenizer)
+    return hf_model
+
+
+def test_smollm2_greedy_matches_hf(smol_hf, smol_ours, smol_tokenizer):
+    check_greedy(smol_hf, smol_ours, smol_tokenizer)
+
+
+def test_smollm2_batch_one_with_compiled_kernels_matches_hf(smol_hf, smol_ours, smol_tokenizer, single_row_spy):
+    """Batch 1 decoding through the inductor matrix-vector kernels (every SmolLM2 weight is above
+    GEMV_MIN_WEIGHT) gives HF's greedy tokens on real weights."""
+    from scratchformers.nn import linear as linear_module
+
+    if not linear_module.ONEDNN_LINEAR:
+        pytest.skip("single-row kernels are part of the x86 float32 CPU fast path")
+    eos = smol_hf.generation_config.eos_token_id
+    for prompt in PROMPTS:
+        ids = smol_tokenizer(prompt, return_tensors="pt")["input_ids"]  # (1, T)
+        with torch.inference_mode():
+            expected = smol_hf.generate(ids, max_new_tokens=NEW_TOKENS, do_sample=False)
+        got = generate(smol_ours, ids, max_new_tokens=NEW_TOKENS, eos_token_id=eos, compile_kernels=True)
+        assert torch.equal(got, expected), (smol_tokenizer.decode(got[0]), smol_tokenizer.decode(expected[0]))
+    assert sum(single_row_spy) >= NEW_TOKENS * 30, "decode steps did not go through the compiled kernels"
 
 
 @pytest.mark.slow

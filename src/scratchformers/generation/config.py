@@ -28,6 +28,7 @@ class GenerationConfig:
     pad_token_id: int | None = None
     stop_strings: str | list[str] | None = None
     use_cache: bool = True
+    compile_kernels: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -65,6 +66,8 @@ class GenerationConfig:
             fail("repetition_penalty", self.repetition_penalty, "it must be > 0 (1.0 = off, 1.1-1.3 discourages repeats)")
         if not isinstance(self.no_repeat_ngram_size, int) or self.no_repeat_ngram_size < 0:
             fail("no_repeat_ngram_size", self.no_repeat_ngram_size, "it must be an integer >= 0 (0 = off)")
+        if not isinstance(self.compile_kernels, bool):
+            fail("compile_kernels", self.compile_kernels, "it must be True or False")
         if isinstance(self.num_beams, bool) or not isinstance(self.num_beams, int) or self.num_beams < 1:
             fail("num_beams", self.num_beams, "it must be an integer >= 1 (1 = no beam search)")
         if self.early_stopping not in (True, False, "never") or not isinstance(self.early_stopping, (bool, str)):
