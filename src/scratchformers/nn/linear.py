@@ -84,6 +84,7 @@ def gemv_kernel(out_features: int, in_features: int, has_bias: bool):
     streams faster than a shape-generic one (3.3 vs 4.6 ms for GPT-2's 50257x768 head), and calling
     it directly skips torch.compile's guards (5 us a call instead of 17)."""
     try:
+        import torch._inductor
         from torch.fx.experimental.proxy_tensor import make_fx
 
         g = torch.Generator().manual_seed(0)
