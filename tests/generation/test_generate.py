@@ -173,6 +173,7 @@ def test_top_level_reexport_and_training_mode_restored(gpt_pair):
         (dict(num_return_sequences=2), ConfigError, "num_return_sequences=2"),
         (dict(max_new_tokens=1000), SequenceTooLongError, "max_new_tokens=1000"),
         (dict(stop_strings=["x"]), ConfigError, "tokenizer"),
+        (dict(compile_kernels="yes"), ConfigError, "compile_kernels='yes'"),
     ],
 )
 def test_invalid_arguments_raise_clear_errors(gpt_pair, kwargs, error, text):

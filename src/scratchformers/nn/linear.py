@@ -20,8 +20,8 @@ there (36 GB/s over a GPT-2 step where a plain sum streams 73). Inside ``single_
 (``generate(..., compile_kernels=True)``) such rows go through a row-wise dot-product kernel that
 inductor generates for each weight shape (``(W * x).sum(-1) + b``): 12.1-12.9 instead of
 14.4-14.7 ms for the 49 matmuls of a GPT-2 step. Building the kernels costs seconds once per
-process (about 3.5 s for GPT-2's five shapes with inductor's disk cache warm, about 12 s the
-first time on a machine), which is why it is not the default. Weights under ``GEMV_MIN_WEIGHT``
+process (about 3 s for GPT-2's five shapes with inductor's disk cache warm, about 11 s the first
+time on a machine), which is why it is not the default. Weights under ``GEMV_MIN_WEIGHT``
 elements keep the oneDNN path (they sit in cache, where call overhead matters more), and so does
 everything if inductor cannot compile here (no C++ compiler).
 """
