@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from scratchformers.checkpoints.gguf import read_gguf, unpermute_qk
 from scratchformers.errors import CheckpointError
 from scratchformers.hub import from_pretrained, load_tokenizer_for
-from scratchformers.hub.gguf import read_gguf, unpermute_qk
 
 gguf = pytest.importorskip("gguf")
 from gguf.quants import dequantize  # noqa: E402

@@ -3,8 +3,8 @@
 import pytest
 
 from scratchformers.assets import asset_path
+from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import AssetNotInstalledError
-from scratchformers.hub.resolve import resolve
 
 
 def test_asset_names_resolve_with_or_without_prefix(minilm_dir):

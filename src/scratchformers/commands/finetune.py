@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         grad_clip=1.0, seed=args.seed, device=args.device, compile=args.compile, eval_every=10**9, save_every=10**9,
         log_every=20, run_dir=args.run_dir or f"runs/finetune-{args.strategy}",
     )
-    from scratchformers.hub.resolve import resolve
+    from scratchformers.checkpoints.resolve import resolve
 
     report = finetune(resolve(args.model), args.data, config)
     if report:

@@ -5,7 +5,7 @@ The pipeline is the same for every source::
     path/hub id --resolve--> folder or .gguf --read--> (HF config dict, HF-named tensors)
         --convert_<arch>--> (our dataclass config, our tensor names) --strict load--> model
 
-GGUF files are turned into the Hugging Face form first (:mod:`scratchformers.hub.gguf`), so
+GGUF files are turned into the Hugging Face form first (:mod:`scratchformers.checkpoints.gguf`), so
 every architecture has exactly one converter.
 """
 
@@ -21,10 +21,13 @@ from types import ModuleType
 
 import torch
 
+from scratchformers.checkpoints import files
+from scratchformers.checkpoints.resolve import resolve
+from scratchformers.checkpoints.state_dict import load_into, tied_aliases
 from scratchformers.errors import CheckpointError, ConfigError
-from scratchformers.hub import convert_bert, convert_gpt2, convert_llama, files
-from scratchformers.hub.resolve import resolve
-from scratchformers.hub.state_dict import load_into, tied_aliases
+from scratchformers.models.bert import convert as convert_bert
+from scratchformers.models.gpt import convert as convert_gpt2
+from scratchformers.models.llama import convert as convert_llama
 
 CONVERTERS: dict[str, ModuleType] = {m.MODEL_TYPE: m for m in (convert_bert, convert_gpt2, convert_llama)}
 
@@ -42,7 +45,7 @@ def read_checkpoint(path: str | os.PathLike) -> HFCheckpoint:
     """Config and tensors (HF names) of a local folder, ``.gguf`` file or cached hub id."""
     path = resolve(path)
     if path.is_file() and path.suffix == ".gguf":
-        from scratchformers.hub.gguf import read_gguf
+        from scratchformers.checkpoints.gguf import read_gguf
 
         gguf = read_gguf(path)
         return HFCheckpoint(path, gguf.config, gguf.state_dict)

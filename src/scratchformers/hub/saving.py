@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 
 from scratchformers import __version__
+from scratchformers.checkpoints.files import CONFIG_NAME, SAFETENSORS_NAME
+from scratchformers.checkpoints.state_dict import tied_aliases
 from scratchformers.errors import CheckpointError
-from scratchformers.hub.files import CONFIG_NAME, SAFETENSORS_NAME
-from scratchformers.hub.state_dict import tied_aliases
 
 
 def write_folder(directory: str | os.PathLike, hf_config: dict, state: dict[str, torch.Tensor]) -> Path:
@@ -87,12 +87,12 @@ def convert_checkpoint(source: str | os.PathLike, directory: str | os.PathLike, 
     """
     import shutil
 
+    from scratchformers.checkpoints.resolve import resolve
     from scratchformers.hub.loading import from_pretrained
-    from scratchformers.hub.resolve import resolve
 
     source = resolve(source)
     if source.suffix == ".gguf":
-        from scratchformers.hub.gguf import read_gguf
+        from scratchformers.checkpoints.gguf import read_gguf
         from scratchformers.hub.tokenizer import load_tokenizer_for
 
         ckpt = read_gguf(source, progress=True)

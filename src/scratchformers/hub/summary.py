@@ -8,9 +8,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from scratchformers.checkpoints import files
+from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import CheckpointError
-from scratchformers.hub import files
-from scratchformers.hub.resolve import resolve
 
 
 def summarize(path: str | os.PathLike) -> dict:
@@ -68,7 +68,7 @@ def _folder_tokenizer(folder: Path) -> str:
 
 
 def _summarize_gguf(path: Path) -> dict:
-    from scratchformers.hub.gguf import read_gguf_summary
+    from scratchformers.checkpoints.gguf import read_gguf_summary
 
     meta, tensors = read_gguf_summary(path)
     tokens = meta.get("tokenizer.ggml.tokens") or []

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import CheckpointError
-from scratchformers.hub.resolve import resolve
 
 
 def load_tokenizer_for(path: str | os.PathLike):

@@ -17,7 +17,7 @@ from scratchformers.errors import (
     VocabRangeError,
     shape_str,
 )
-from scratchformers.hub.mixin import PretrainedMixin
+from scratchformers.models.pretrained import PretrainedMixin
 from scratchformers.nn.layers import LayerNorm, RMSNorm
 from scratchformers.utils import tracing  # adds save_pretrained / from_pretrained
 

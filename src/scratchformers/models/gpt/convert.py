@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.checkpoints.naming import drop, fix_legacy_norm_names, invert, rename, strip_prefix
 from scratchformers.errors import ConfigError
-from scratchformers.hub.naming import drop, fix_legacy_norm_names, invert, rename, strip_prefix
 
 MODEL_TYPE = "gpt2"
 HEAD_PREFIXES = ("lm_head.",)  # our names of task-head tensors

@@ -14,8 +14,8 @@ import warnings
 
 import torch
 
+from scratchformers.checkpoints.naming import drop, fix_legacy_norm_names, invert, rename, strip_prefix
 from scratchformers.errors import ConfigError
-from scratchformers.hub.naming import drop, fix_legacy_norm_names, invert, rename, strip_prefix
 
 MODEL_TYPE = "bert"
 HEAD_PREFIXES = ("mlm_", "classifier.", "pooler.", "bert.pooler.")  # our names of task-head tensors

@@ -2,15 +2,15 @@
 
 Names are nearly one to one (``model.layers.{i}.self_attn.o_proj`` -> ``blocks.{i}.self_attn.out_proj``);
 both use the half-split RoPE layout, so no permutation is needed here (GGUF files need one, done
-in :mod:`scratchformers.hub.gguf`). The head is tied or not as ``tie_word_embeddings`` says.
+in :mod:`scratchformers.checkpoints.gguf`). The head is tied or not as ``tie_word_embeddings`` says.
 """
 
 from __future__ import annotations
 
 import torch
 
+from scratchformers.checkpoints.naming import drop, invert, rename, strip_prefix
 from scratchformers.errors import ConfigError
-from scratchformers.hub.naming import drop, invert, rename, strip_prefix
 
 MODEL_TYPE = "llama"
 HEAD_PREFIXES = ("lm_head.",)  # our names of task-head tensors
