@@ -30,8 +30,8 @@ import torch
 from _lab import OUT, QUICK
 
 import scratchformers as sf
-from scratchformers.assets import cached_safetensors
 from scratchformers.generation import processors
+from scratchformers.hub import cached_safetensors
 
 if QUICK:  # the test suite runs labs next to other jobs: one thread avoids oversubscribed, spinning cores
     torch.set_num_threads(1)

@@ -4,7 +4,7 @@
 (``sf.GPT``), the tokenizers, checkpoint loading, generation, training and the doctor.
 """
 
-__version__ = "0.1.0"
+from scratchformers.version import __version__  # noqa: F401 - re-exported
 
 # --- nn (foundation) ---
 # --- models ---

@@ -141,36 +141,3 @@ def rotten_tomatoes() -> tuple[list[str], list[int]]:
                 texts.append(row["text"])
                 labels.append(ROTTEN_TOMATOES_LABELS.index(category))
     return texts, labels
-
-
-def cached_safetensors(name: str) -> Path:
-    """A Hugging Face folder (config.json + model.safetensors + tokenizer) for a GGUF asset.
-
-    Dequantising a GGUF file takes seconds; this converts it once into a user cache folder,
-    ``$SCRATCHFORMERS_CACHE`` (default ``~/.cache/scratchformers``), named after the file's SHA-256,
-    so a changed asset gets a fresh conversion. Folder assets are returned as they are.
-    """
-    import hashlib
-    import os
-    import shutil
-
-    source = asset_path(name)
-    if source.suffix != ".gguf":
-        return source
-    digest = hashlib.sha256()
-    with open(source, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            digest.update(chunk)
-    root = Path(os.environ.get("SCRATCHFORMERS_CACHE") or Path.home() / ".cache" / "scratchformers")
-    target = root.expanduser() / f"{name}-{digest.hexdigest()[:16]}"
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return target
-    from scratchformers.hub.saving import convert_checkpoint
-
-    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-    convert_checkpoint(source, partial)
-    try:
-        os.replace(partial, target)  # atomic: a concurrent process never sees a half-written folder
-    except OSError:  # another process finished first; keep its copy
-        shutil.rmtree(partial, ignore_errors=True)
-    return target

@@ -249,8 +249,7 @@ def generate_all(model, tokenizer, prompt: str, new_tokens: int, num_beams: int,
 
 
 def load_smollm2(device):
-    from scratchformers.assets import cached_safetensors
-    from scratchformers.hub import from_pretrained, load_tokenizer_for
+    from scratchformers.hub import cached_safetensors, from_pretrained, load_tokenizer_for
 
     folder = cached_safetensors("smollm2-135m")  # the GGUF dequantised once into ~/.cache/scratchformers
     return from_pretrained(folder, device=device), load_tokenizer_for(folder)

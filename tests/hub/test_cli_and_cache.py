@@ -9,7 +9,7 @@ import torch
 
 from scratchformers import assets
 from scratchformers.cli import main
-from scratchformers.hub import from_pretrained, load_tokenizer_for
+from scratchformers.hub import cached_safetensors, from_pretrained, load_tokenizer_for
 
 transformers = pytest.importorskip("transformers")
 TEXT = "the theatre in a thin tent"
@@ -74,11 +74,11 @@ def test_cached_safetensors_converts_once_keyed_by_checksum(tiny_gguf, tmp_path,
     path, _ = tiny_gguf
     monkeypatch.setenv("SCRATCHFORMERS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(assets, "asset_path", lambda name: path)
-    folder = assets.cached_safetensors("tiny")
+    folder = cached_safetensors("tiny")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     assert folder == tmp_path / "cache" / f"tiny-{digest}"
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    assert assets.cached_safetensors("tiny") == folder
+    assert cached_safetensors("tiny") == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # not converted again
     a, b = from_pretrained(folder).state_dict(), from_pretrained(path).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

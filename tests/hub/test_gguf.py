@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from scratchformers.checkpoints.gguf import read_gguf, unpermute_qk
 from scratchformers.errors import CheckpointError
-from scratchformers.hub import from_pretrained, load_tokenizer_for
+from scratchformers.hub import from_pretrained, load_tokenizer_for, read_checkpoint
+from scratchformers.models.llama.convert import unpermute_qk
 
 gguf = pytest.importorskip("gguf")
 from gguf.quants import dequantize  # noqa: E402
@@ -84,7 +84,7 @@ def test_unpermute_inverts_llama_cpp_permute(heads, llama_cpp_permute):
 
 def test_read_gguf_config_and_tensors(tiny_gguf):
     path, hf = tiny_gguf
-    ckpt = read_gguf(path)
+    ckpt = read_checkpoint(path)
     cfg = ckpt.config
     assert (cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]) == (64, 4, 2)
     assert cfg["tie_word_embeddings"] is False and cfg["rope_theta"] == 10000.0

@@ -7,13 +7,17 @@ Weights come in four layouts, tried in this order (the order ``transformers`` us
 - ``pytorch_model.bin``                                   pickle, read with ``weights_only=True``
 - ``pytorch_model.bin.index.json`` + shards               sharded pickle
 
-Everything that can go wrong with a file (missing, truncated, not JSON, not a checkpoint) becomes
-a :class:`~scratchformers.errors.CheckpointError` naming the file and the likely fix.
+Everything that can go wrong with a file (missing, truncated, not JSON, not a checkpoint, a shard
+index pointing outside the folder) becomes a :class:`~scratchformers.errors.CheckpointError` naming
+the file and the likely fix. :func:`write_folder` writes the same layout back (one safetensors file).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,6 +29,16 @@ SAFETENSORS_NAME = "model.safetensors"
 SAFETENSORS_INDEX_NAME = "model.safetensors.index.json"
 BIN_NAME = "pytorch_model.bin"
 BIN_INDEX_NAME = "pytorch_model.bin.index.json"
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint in Hugging Face form (``config.json`` contents + HF-named tensors), wherever it came from."""
+
+    path: Path  # the folder or .gguf file
+    config: dict  # config.json contents
+    state_dict: dict[str, torch.Tensor]  # Hugging Face tensor names
+    tensor_types: dict[str, str] = field(default_factory=dict)  # GGUF only: source name -> quantisation type
 
 
 def read_json(path: Path, *, what: str = "file") -> dict:
@@ -70,7 +84,7 @@ def weight_files(folder: Path) -> list[Path]:
             weight_map = read_json(folder / index, what="shard index").get("weight_map")
             if not isinstance(weight_map, dict) or not weight_map:
                 raise CheckpointError(f"shard index {folder / index} has no 'weight_map' object")
-            shards = [folder / name for name in dict.fromkeys(weight_map.values())]
+            shards = [folder / _shard_name(folder / index, name) for name in dict.fromkeys(weight_map.values())]
             missing = [p.name for p in shards if not p.is_file()]
             if missing:
                 raise CheckpointError(
@@ -82,6 +96,23 @@ def weight_files(folder: Path) -> list[Path]:
         f"{folder} holds no weights: expected {SAFETENSORS_NAME}, {SAFETENSORS_INDEX_NAME}, {BIN_NAME} "
         f"or {BIN_INDEX_NAME}."
     )
+
+
+def _shard_name(index: Path, name) -> str:
+    """A shard file name from an index, refused unless it names a file inside the index's folder.
+
+    Checked on the text, not with ``resolve()``: the Hugging Face cache stores every file as a
+    symlink into a shared blob folder, so resolved paths legitimately leave the snapshot folder.
+    """
+    if not isinstance(name, str) or not name:
+        raise CheckpointError(f"shard index {index} lists {name!r} as a shard; expected a file name")
+    normal = posixpath.normpath(name.replace("\\", "/"))
+    if posixpath.isabs(normal) or os.path.isabs(name) or normal == ".." or normal.startswith("../") or ":" in normal:
+        raise CheckpointError(
+            f"shard index {index} lists {name!r}, which is outside the checkpoint folder; shards must be "
+            "files next to the index (a hand-edited or malicious index?). Fix the index's weight_map."
+        )
+    return normal
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -119,3 +150,33 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
         shard = read_safetensors(path) if path.suffix == ".safetensors" else read_pickle_weights(path)
         state.update(shard)
     return state
+
+
+def read_folder(folder: Path) -> Checkpoint:
+    """``config.json`` and every tensor of a Hugging Face checkpoint folder."""
+    folder = Path(folder)
+    if folder.is_file():
+        raise CheckpointError(
+            f"{folder} is a file; pass the folder that contains it (with config.json), or a .gguf file"
+        )
+    return Checkpoint(folder, read_config(folder), read_weights(folder))
+
+
+def write_folder(directory: str | os.PathLike, hf_config: dict, state: dict[str, torch.Tensor]) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` (a Hugging Face checkpoint folder)."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    if directory.is_file():
+        raise CheckpointError(f"{directory} is a file; save_pretrained needs a folder path")
+    directory.mkdir(parents=True, exist_ok=True)
+    # safetensors refuses tensors that share memory (views of one storage): copy those only.
+    tensors, storages = {}, set()
+    for name, t in state.items():
+        t = t.detach().to("cpu").contiguous()
+        key = t.untyped_storage().data_ptr()
+        tensors[name] = t.clone() if key in storages else t
+        storages.add(key)
+    save_file(tensors, str(directory / SAFETENSORS_NAME), metadata={"format": "pt"})
+    (directory / CONFIG_NAME).write_text(json.dumps(hf_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return directory

@@ -2,7 +2,8 @@
 
 Hub ids go through ``huggingface_hub``'s own cache, so a model downloaded once by ``transformers``
 is found again. ``HF_HUB_OFFLINE=1`` (read when called, not at import) forbids any network access;
-``HF_HOME`` / ``HF_HUB_CACHE`` choose the cache folder as in ``huggingface_hub``.
+``HF_HOME`` / ``HF_HUB_CACHE`` choose the cache folder as in ``huggingface_hub``. Asset names
+(``minilm``, ``asset:minilm``) are looked up in :mod:`scratchformers.assets`, one layer below.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from scratchformers.assets import ASSETS, asset_path
 from scratchformers.errors import CheckpointError
 
 # owner/name or a bare legacy name ("gpt2", "bert-base-uncased"): letters, digits, - _ .
@@ -25,6 +27,8 @@ def offline() -> bool:
 
 
 def hub_cache_dir() -> Path:
+    """Where Hugging Face keeps downloaded models: HF_HUB_CACHE > HF_HOME/hub > XDG_CACHE_HOME or
+    ~/.cache, then huggingface/hub (the one place scratchformers computes it)."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     home = os.environ.get("HF_HOME") or os.path.join(
@@ -40,8 +44,6 @@ def looks_like_hub_id(text: str) -> bool:
 def resolve(path_or_id: str | os.PathLike) -> Path:
     """A local folder or ``.gguf`` file for ``path_or_id``: an existing path, a packaged asset
     (``minilm`` or ``asset:minilm``), or a hub id found in the local HF cache."""
-    from scratchformers.assets import ASSETS, asset_path
-
     path = Path(path_or_id).expanduser()
     if path.exists():
         return path

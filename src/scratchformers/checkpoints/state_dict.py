@@ -86,17 +86,31 @@ def compare(expected: Mapping[str, torch.Size], found: Mapping[str, torch.Tensor
     return report
 
 
-def load_into(
+def _refuse_non_float(own: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], source: str) -> None:
+    bad = [(name, t.dtype) for name, t in found.items()
+           if name in own and own[name].is_floating_point() and not t.is_floating_point()]
+    if bad:
+        listed = ", ".join(f"{name} ({str(dtype).removeprefix('torch.')})" for name, dtype in bad[:5])
+        raise CheckpointError(
+            f"checkpoint{' ' + source if source else ''} stores {len(bad)} weight(s) as non-float tensors where the "
+            f"model holds floats: {listed}{' ...' if len(bad) > 5 else ''}. Weights are floating point; the file "
+            "is corrupted or not a checkpoint of this model. Pass allow_non_float_weights=True to cast them anyway."
+        )
+
+
+def check_state(
     model: nn.Module,
     state_dict: Mapping[str, torch.Tensor],
     *,
     strict: bool = True,
     source: str = "",
     allow_missing: Iterable[str] = (),
-) -> LoadReport:
-    """Copy ``state_dict`` into ``model`` (casting to the model's dtype), strictly by default.
+    allow_non_float_weights: bool = False,
+) -> tuple[LoadReport, dict[str, torch.Size], dict[str, torch.Tensor]]:
+    """Compare ``state_dict`` with ``model`` without copying: ``(report, expected shapes, found tensors)``.
 
-    ``allow_missing`` names tensors the checkpoint may lack (a new task head) without an error.
+    Raises for a strict mismatch or a non-float tensor; works on a model built on the ``meta``
+    device (shapes and dtypes, no memory), which is how loading checks before allocating.
     """
     aliases = tied_aliases(model)
     own = model.state_dict()
@@ -110,15 +124,39 @@ def load_into(
         elif alias in found and canonical not in found:
             found[canonical] = found.pop(alias)
     report = compare(expected, found)
-    if not report.ok:
+    if not allow_non_float_weights:
+        _refuse_non_float(own, found, source)
+    if not report.ok and strict:
         target = type(model).__name__ + (f" from {source}" if source else "")
-        message = report.format(target)
-        if strict:
-            raise CheckpointError(
-                message + "\nCheck that the config matches the weights (a different size or architecture?); "
-                "pass strict=False to load the tensors that fit and keep the rest as initialised."
-            )
-        warnings.warn(message, stacklevel=3)
+        raise CheckpointError(
+            report.format(target) + "\nCheck that the config matches the weights (a different size or "
+            "architecture?); pass strict=False to load the tensors that fit and keep the rest as initialised."
+        )
+    return report, expected, found
+
+
+def load_into(
+    model: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    strict: bool = True,
+    source: str = "",
+    allow_missing: Iterable[str] = (),
+    allow_non_float_weights: bool = False,
+) -> LoadReport:
+    """Copy ``state_dict`` into ``model`` (casting to the model's dtype), strictly by default.
+
+    ``allow_missing`` names tensors the checkpoint may lack (a new task head) without an error.
+    Integer or boolean tensors for floating-point parameters are refused before anything is
+    copied (a cast would silently turn a corrupted or foreign file into weights) unless
+    ``allow_non_float_weights=True``.
+    """
+    report, expected, found = check_state(
+        model, state_dict, strict=strict, source=source, allow_missing=allow_missing,
+        allow_non_float_weights=allow_non_float_weights,
+    )
+    if not report.ok:
+        warnings.warn(report.format(type(model).__name__ + (f" from {source}" if source else "")), stacklevel=3)
     bad = {name for name, _, _ in report.mismatched}
     targets = model.state_dict(keep_vars=True)  # the Parameter / buffer objects themselves
     with torch.no_grad():

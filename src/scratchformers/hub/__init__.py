@@ -1,13 +1,27 @@
-"""Checkpoints in and out: Hugging Face folders, safetensors, ``pytorch_model.bin``, GGUF, hub ids.
+"""The layer that knows every architecture: checkpoints in and out, whichever family they hold.
 
-``from_pretrained(path)`` returns our model for a checkpoint; ``save_pretrained(model, dir)``
-writes a folder that ``transformers`` opens. One ``convert_<arch>`` module per architecture maps
-configs and tensor names; :mod:`~scratchformers.checkpoints.gguf` turns GGUF files into the same form.
+``from_pretrained(path)`` picks the family and class from the checkpoint (``model_type``,
+``architectures``) and returns our model; ``save_pretrained(model, dir)`` writes a folder that
+``transformers`` opens; ``convert_checkpoint`` turns any source (GGUF, sharded, ``.bin``) into a
+clean folder. The model-agnostic file handling lives in :mod:`scratchformers.checkpoints`, each
+family's name conversion beside its model (``models/<family>/convert.py``).
 """
 
-from scratchformers.hub.loading import from_pretrained, load_model_and_tokenizer, read_checkpoint
-from scratchformers.hub.saving import save_pretrained
+from scratchformers.checkpoints.resolve import resolve
 from scratchformers.checkpoints.state_dict import LoadReport, load_into
+from scratchformers.hub.loading import from_pretrained, load_model_and_tokenizer, read_checkpoint
+from scratchformers.hub.saving import cached_safetensors, convert_checkpoint, save_pretrained
 from scratchformers.hub.tokenizer import load_tokenizer_for
 
-__all__ = ["LoadReport", "from_pretrained", "load_into", "load_model_and_tokenizer", "load_tokenizer_for", "read_checkpoint", "save_pretrained"]
+__all__ = [
+    "LoadReport",
+    "cached_safetensors",
+    "convert_checkpoint",
+    "from_pretrained",
+    "load_into",
+    "load_model_and_tokenizer",
+    "load_tokenizer_for",
+    "read_checkpoint",
+    "resolve",
+    "save_pretrained",
+]

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from scratchformers.checkpoints import files
+from scratchformers.checkpoints.gguf import read_gguf_summary
 from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import CheckpointError
 
@@ -68,8 +69,6 @@ def _folder_tokenizer(folder: Path) -> str:
 
 
 def _summarize_gguf(path: Path) -> dict:
-    from scratchformers.checkpoints.gguf import read_gguf_summary
-
     meta, tensors = read_gguf_summary(path)
     tokens = meta.get("tokenizer.ggml.tokens") or []
     return {

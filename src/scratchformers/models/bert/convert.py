@@ -18,6 +18,14 @@ from scratchformers.checkpoints.naming import drop, fix_legacy_norm_names, inver
 from scratchformers.errors import ConfigError
 
 MODEL_TYPE = "bert"
+GGUF_ARCHITECTURES: tuple[str, ...] = ()  # BERT GGUF files are not read
+# HF ``architectures`` entries -> the name of the class we build for them (in models.bert)
+ARCHITECTURES = {
+    "BertModel": "BertModel",
+    "BertForMaskedLM": "BertForMaskedLM",
+    "BertForPreTraining": "BertForMaskedLM",  # MLM + NSP heads; we keep the MLM one
+    "BertForSequenceClassification": "BertForSequenceClassification",
+}
 HEAD_PREFIXES = ("mlm_", "classifier.", "pooler.", "bert.pooler.")  # our names of task-head tensors
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
 ACTIVATIONS_TO_HF = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh", "relu": "relu"}
@@ -47,24 +55,11 @@ HEAD_NAMES = [
 HEAD_KEYS = tuple(src.split("{")[0] for src, _ in HEAD_NAMES)  # HF key prefixes outside the body
 
 
-def architectures() -> dict[str, type]:
-    from scratchformers.models.bert import BertForMaskedLM, BertForSequenceClassification, BertModel
-
-    return {
-        "BertModel": BertModel,
-        "BertForMaskedLM": BertForMaskedLM,
-        "BertForPreTraining": BertForMaskedLM,  # MLM + NSP heads; we keep the MLM one
-        "BertForSequenceClassification": BertForSequenceClassification,
-    }
-
-
 def hf_architecture(model_class: type) -> str:
     return model_class.__name__  # our three classes carry the HF names
 
 
 def config_from_hf(hf: dict, model_class: type):
-    from scratchformers.models.bert import BertConfig
-
     act = hf.get("hidden_act", "gelu")
     if act not in ACTIVATIONS:
         raise ConfigError(f"BERT hidden_act={act!r} is not supported; expected one of {sorted(ACTIVATIONS)}")
@@ -73,7 +68,7 @@ def config_from_hf(hf: dict, model_class: type):
             f"BERT position_embedding_type={hf['position_embedding_type']!r} is not supported (only 'absolute')"
         )
     labels = hf.get("id2label")
-    return BertConfig(
+    return model_class.config_class(
         vocab_size=hf.get("vocab_size", 30522),
         max_positions=hf.get("max_position_embeddings", 512),
         num_layers=hf.get("num_hidden_layers", 12),

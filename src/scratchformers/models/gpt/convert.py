@@ -19,6 +19,9 @@ from scratchformers.checkpoints.naming import drop, fix_legacy_norm_names, inver
 from scratchformers.errors import ConfigError
 
 MODEL_TYPE = "gpt2"
+GGUF_ARCHITECTURES: tuple[str, ...] = ()  # GPT-2 GGUF files are not read
+# HF ``architectures`` entries -> the name of the class we build for them (in models.gpt)
+ARCHITECTURES = {"GPT2LMHeadModel": "GPT", "GPT2Model": "GPT"}
 HEAD_PREFIXES = ("lm_head.",)  # our names of task-head tensors
 
 # HF activation names -> ours, and back (gelu_new and gelu_pytorch_tanh are the same tanh GELU).
@@ -40,20 +43,11 @@ NAMES = [
 CONV1D = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
 
 
-def architectures() -> dict[str, type]:
-    """HF ``architectures`` entries -> the class we build for them."""
-    from scratchformers.models.gpt import GPT
-
-    return {"GPT2LMHeadModel": GPT, "GPT2Model": GPT}
-
-
 def hf_architecture(model_class: type) -> str:
     return "GPT2LMHeadModel"
 
 
 def config_from_hf(hf: dict, model_class: type):
-    from scratchformers.models.gpt import GPTConfig
-
     act = hf.get("activation_function", "gelu_new")
     if act not in ACTIVATIONS:
         raise ConfigError(f"GPT-2 activation_function={act!r} is not supported; expected one of {sorted(ACTIVATIONS)}")
@@ -61,7 +55,7 @@ def config_from_hf(hf: dict, model_class: type):
                             ("reorder_and_upcast_attn", False), ("add_cross_attention", False)):
         if hf.get(flag, supported) != supported:
             raise ConfigError(f"GPT-2 config {flag}={hf[flag]!r} is not supported by scratchformers (needs {supported})")
-    return GPTConfig(
+    return model_class.config_class(
         vocab_size=hf.get("vocab_size", 50257),
         max_positions=hf.get("n_positions", 1024),
         num_layers=hf.get("n_layer", 12),

@@ -9,8 +9,8 @@ from torch import nn
 
 from scratchformers.models.base import check_config, check_heads
 from scratchformers.models.decoder import DecoderLM
+from scratchformers.models.gpt import convert
 from scratchformers.nn.layers import LayerNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.positional import LearnedPositionalEmbedding
 
 
@@ -38,6 +38,7 @@ class GPT(DecoderLM):
     """Decoder-only LM. ``GPT(GPTConfig(num_layers=4, num_heads=4, d_model=128, ...))``."""
 
     config_class = GPTConfig
+    conversion = convert  # Hugging Face / GGUF names and config of this class
 
     def __init__(self, config: GPTConfig):
         super().__init__(config)
@@ -71,7 +72,7 @@ class GPT(DecoderLM):
             for _ in range(config.num_layers)
         )
         self.final_norm = LayerNorm(config.d_model, config.layer_norm_eps, bias=config.bias)
-        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.init_weights("normal", config.init_std)
         self.tie_weights()
 

@@ -10,9 +10,9 @@ from torch import nn
 from scratchformers.errors import ConfigError
 from scratchformers.models.base import check_config
 from scratchformers.models.decoder import DecoderLM
+from scratchformers.models.llama import convert
 from scratchformers.models.outputs import EncoderOutput
 from scratchformers.nn.layers import RMSNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.positional import RotaryEmbedding
 
 
@@ -38,6 +38,7 @@ class LlamaConfig:
 
 class LlamaForCausalLM(DecoderLM):
     config_class = LlamaConfig
+    conversion = convert  # Hugging Face / GGUF names and config of this class
     scaled_residual_init = False  # Llama initialises every matrix with N(0, 0.02)
     has_lm_head = True
 
@@ -71,7 +72,7 @@ class LlamaForCausalLM(DecoderLM):
             for _ in range(config.num_layers)
         )
         self.final_norm = RMSNorm(config.d_model, config.rms_norm_eps)
-        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False) if self.has_lm_head else None
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False) if self.has_lm_head else None
         self.init_weights("normal", config.init_std)
         self.tie_weights()
 
@@ -82,6 +83,7 @@ class LlamaForCausalLM(DecoderLM):
 class LlamaModel(LlamaForCausalLM):
     """The Llama body without the LM head: returns ``last_hidden_state``."""
 
+    conversion = convert  # Hugging Face / GGUF names and config of this class
     has_lm_head = False
 
     def forward(self, input_ids, *, attention_mask=None, position_ids=None, cache=None, need_weights=False):
