@@ -28,6 +28,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check src tests bench labs
+	$(BIN)/lint-imports
 
 demo: setup
 	$(BIN)/scratchformers demo

@@ -20,7 +20,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from scratchformers.doctor.tokenizer_checks import encode, token_string
     from scratchformers.hub import load_model_and_tokenizer
     from scratchformers.viz import attention_heatmap, attention_html, collect_attention
 
@@ -30,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     model, tokenizer = load_model_and_tokenizer(args.model)
     if tokenizer is None:
         raise ConfigError(f"no tokenizer found next to {args.model}; the text cannot be tokenised")
-    ids = encode(tokenizer, args.text)
-    tokens = [token_string(tokenizer, i) for i in ids]
+    ids = tokenizer.encode(args.text, add_special_tokens=False)  # our tokenizers: one signature for all
+    tokens = [tokenizer.id_to_token(i) or tokenizer.decode([i]) for i in ids]
     attentions = collect_attention(model, torch.tensor([ids]))
     if suffix in ("html", "htm"):
         attention_html(attentions, tokens, path=args.output, title=f"attention: {args.model}")

@@ -15,8 +15,8 @@ def collect() -> dict:
 
     import torch
 
-    from scratchformers import __version__
     from scratchformers.utils import default_device
+    from scratchformers.version import __version__
 
     device = default_device()
     info = {

@@ -13,6 +13,7 @@ import platform
 import shutil
 from pathlib import Path
 
+from scratchformers.checkpoints.resolve import hub_cache_dir as hf_cache_dir  # the one place that computes it
 from scratchformers.doctor.findings import Finding, Report
 
 # (package, bad version prefix, why): combinations that fail in ways users report as "bugs"
@@ -61,14 +62,6 @@ def unmet_requirements(package: str) -> list[str]:
         if installed is not None and req.specifier and not req.specifier.contains(installed, prereleases=True):
             problems.append(f"{package} {_version(package)} requires {req.name}{req.specifier}, found {installed}")
     return problems
-
-
-def hf_cache_dir() -> Path:
-    """Where Hugging Face keeps downloaded models (HF_HUB_CACHE > HF_HOME/hub > ~/.cache/huggingface/hub)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-    return Path(home).expanduser() / "hub"
 
 
 def dir_size(path: Path) -> int:

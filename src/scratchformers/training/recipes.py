@@ -8,9 +8,19 @@ import torch
 
 from scratchformers.data.tokens import load_token_file
 from scratchformers.errors import ConfigError
+from scratchformers.hub import from_pretrained
+from scratchformers.models import (
+    GPT,
+    BertConfig,
+    BertForMaskedLM,
+    EncoderDecoder,
+    EncoderDecoderConfig,
+    GPTConfig,
+)
 from scratchformers.training.causal_lm import lm_sources, load_lm_tokenizer, prepare_lm_data
 from scratchformers.training.config import TrainConfig, resolve_data_path
 from scratchformers.training.mlm import MaskedWindows
+from scratchformers.training.seq2seq import ReversalData, exact_match
 from scratchformers.training.trainer import Trainer
 from scratchformers.utils import seed_everything
 
@@ -32,16 +42,11 @@ class MaskedLoss:
 def build_model(config: TrainConfig, vocab_size: int):
     """The model a pretraining config describes (or ``init_from`` a pretrained checkpoint)."""
     if config.init_from:
-        from scratchformers.hub import from_pretrained
-
         return from_pretrained(config.init_from, **config.model).train()
-    from scratchformers import models
-
     if config.task == "causal-lm" and config.model_type == "gpt":
-        return models.GPT(models.GPTConfig(vocab_size=vocab_size, max_positions=config.block_size, **config.model))
+        return GPT(GPTConfig(vocab_size=vocab_size, max_positions=config.block_size, **config.model))
     if config.task == "masked-lm" and config.model_type == "bert":
-        return models.BertForMaskedLM(models.BertConfig(vocab_size=vocab_size, max_positions=config.block_size,
-                                                        **config.model))
+        return BertForMaskedLM(BertConfig(vocab_size=vocab_size, max_positions=config.block_size, **config.model))
     raise ConfigError(f"task {config.task!r} with model_type {config.model_type!r} is not a supported pair "
                       "(causal-lm + gpt, masked-lm + bert)")
 
@@ -62,9 +67,6 @@ def build_trainer(config: TrainConfig) -> Trainer:
     if config.task == "classification":
         raise ConfigError("classification runs use `scratchformers finetune MODEL --data ...`")
     if config.task == "seq2seq":
-        from scratchformers.models import EncoderDecoder, EncoderDecoderConfig
-        from scratchformers.training.seq2seq import ReversalData, exact_match
-
         seed_everything(config.seed)
         data = ReversalData(config.batch_size, seed=config.seed)
         model = EncoderDecoder(EncoderDecoderConfig(vocab_size=data.vocab_size, max_positions=32, **config.model))
