@@ -114,3 +114,13 @@ def test_shards_that_are_symlinks_elsewhere_still_load(saved, tmp_path):
     (saved / "part.safetensors").symlink_to(blobs / "abc123")
     model = from_pretrained(saved)
     assert torch.equal(model.token_embedding.weight, reference.token_embedding.weight)
+
+
+def test_classes_without_a_hugging_face_counterpart_say_what_to_call(saved, tmp_path):
+    from scratchformers.models import EncoderConfig, Model, TransformerEncoder
+
+    with pytest.raises(CheckpointError, match=r"Model has no Hugging Face counterpart.*scratchformers.from_pretrained\(path\)"):
+        Model.from_pretrained(saved)
+    encoder = TransformerEncoder(EncoderConfig(vocab_size=8, max_positions=4, num_layers=1, num_heads=1, d_model=4))
+    with pytest.raises(CheckpointError, match="TransformerEncoder has no Hugging Face counterpart to save as"):
+        encoder.save_pretrained(tmp_path / "encoder")

@@ -170,3 +170,12 @@ def test_smollm2_gguf_matches_transformers(smollm2_gguf):
     assert a.shape == b.shape == (1, ids.shape[1], 49152)
     assert (a - b).abs().max().item() <= 1e-4
     assert torch.equal(a.argmax(-1), b.argmax(-1))  # next-token prediction at every position
+
+
+def test_a_gguf_file_into_a_family_that_reads_no_gguf(tiny_gguf):
+    from scratchformers.errors import CheckpointError
+    from scratchformers.models import GPT
+
+    path, _ = tiny_gguf
+    with pytest.raises(CheckpointError, match=r"GGUF file of architecture 'llama'; the gpt2 classes read no GGUF"):
+        GPT.from_pretrained(path)

@@ -1,4 +1,4 @@
-"""``scratchformers demo``: the whole package end to end on the packaged assets (see demo.py)."""
+"""``scratchformers demo``: the whole package end to end on the packaged assets (see the demo/ package)."""
 
 from __future__ import annotations
 
