@@ -15,7 +15,6 @@ from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.models.base import Model, check_config, check_heads, lm_loss
 from scratchformers.models.outputs import EncoderOutput, MaskedLMOutput, SequenceClassifierOutput
 from scratchformers.nn.layers import ACTIVATIONS, LayerNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.masks import optional_padding_mask
 from scratchformers.utils import tracing
 
@@ -92,7 +91,7 @@ class BertModel(Model):
             )
             for _ in range(config.num_layers)
         )
-        self.pooler = Linear(config.d_model, config.d_model) if with_pooler else None
+        self.pooler = nn.Linear(config.d_model, config.d_model) if with_pooler else None
         self.init_weights("normal", config.init_std)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, need_weights=False):
@@ -126,9 +125,9 @@ class BertForMaskedLM(Model):
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.bert = BertModel(config, with_pooler=False)
-        self.mlm_transform = Linear(config.d_model, config.d_model)
+        self.mlm_transform = nn.Linear(config.d_model, config.d_model)
         self.mlm_norm = LayerNorm(config.d_model, config.layer_norm_eps)
-        self.mlm_decoder = Linear(config.d_model, config.vocab_size)
+        self.mlm_decoder = nn.Linear(config.d_model, config.vocab_size)
         self.init_weights("normal", config.init_std)
         self.mlm_decoder.weight = self.bert.embeddings.token_embedding.weight
 
@@ -151,7 +150,7 @@ class BertForSequenceClassification(Model):
         self.bert = BertModel(config, with_pooler=True)
         drop = config.dropout if config.classifier_dropout is None else config.classifier_dropout
         self.dropout = nn.Dropout(drop)
-        self.classifier = Linear(config.d_model, config.num_labels)
+        self.classifier = nn.Linear(config.d_model, config.num_labels)
         self.init_weights("normal", config.init_std)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, labels=None, need_weights=False):

@@ -8,13 +8,12 @@ import torch
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.generation.mixin import GenerationMixin
+from scratchformers.generation.mixin import EncoderDecoderGenerationMixin
 from scratchformers.models.base import Model, lm_loss
 from scratchformers.models.encoder import EncoderConfig, PositionalInput, TransformerEncoder
 from scratchformers.models.outputs import Seq2SeqOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
 from scratchformers.nn.layers import TransformerBlock, make_norm
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.masks import optional_padding_mask
 
 
@@ -47,7 +46,7 @@ class EncoderDecoderConfig:
         return EncoderConfig(num_layers=self.num_encoder_layers, **{k: getattr(self, k) for k in shared})
 
 
-class EncoderDecoder(GenerationMixin, Model):
+class EncoderDecoder(EncoderDecoderGenerationMixin, Model):
     config_class = EncoderDecoderConfig
 
     def __init__(self, config: EncoderDecoderConfig):
@@ -72,7 +71,7 @@ class EncoderDecoder(GenerationMixin, Model):
             for _ in range(config.num_decoder_layers)
         )
         self.decoder_norm = make_norm(config.norm, config.d_model, config.layer_norm_eps) if config.norm_first else None
-        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.init_weights("xavier")
         # One vocabulary: the decoder reads and writes the encoder's embedding table.
         self.decoder_input.token_embedding = self.encoder.input.token_embedding

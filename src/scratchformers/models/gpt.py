@@ -10,7 +10,6 @@ from torch import nn
 from scratchformers.models.base import check_config, check_heads
 from scratchformers.models.decoder import DecoderLM
 from scratchformers.nn.layers import LayerNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.positional import LearnedPositionalEmbedding
 
 
@@ -71,7 +70,7 @@ class GPT(DecoderLM):
             for _ in range(config.num_layers)
         )
         self.final_norm = LayerNorm(config.d_model, config.layer_norm_eps, bias=config.bias)
-        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.init_weights("normal", config.init_std)
         self.tie_weights()
 

@@ -12,7 +12,6 @@ from scratchformers.models.base import check_config
 from scratchformers.models.decoder import DecoderLM
 from scratchformers.models.outputs import EncoderOutput
 from scratchformers.nn.layers import RMSNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.positional import RotaryEmbedding
 
 
@@ -71,7 +70,7 @@ class LlamaForCausalLM(DecoderLM):
             for _ in range(config.num_layers)
         )
         self.final_norm = RMSNorm(config.d_model, config.rms_norm_eps)
-        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False) if self.has_lm_head else None
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False) if self.has_lm_head else None
         self.init_weights("normal", config.init_std)
         self.tie_weights()
 
