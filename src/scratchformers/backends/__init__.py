@@ -18,7 +18,7 @@ float32 rounding (tests/backends).
 from scratchformers.backends.fused_qkv import FUSED_QKV_MIN_TOKENS, FusedQKVAttention
 from scratchformers.backends.gemv import GEMV_MIN_WEIGHT, gemv_kernel, single_row_kernels
 from scratchformers.backends.onednn import ONEDNN_LINEAR, OneDNNLinear, linear
-from scratchformers.backends.transform import is_optimized, optimize, optimized, plain
+from scratchformers.backends.transform import is_optimized, optimize, optimized, plain, plain_class
 
 __all__ = [
     "FUSED_QKV_MIN_TOKENS",
@@ -32,5 +32,6 @@ __all__ = [
     "optimize",
     "optimized",
     "plain",
+    "plain_class",
     "single_row_kernels",
 ]

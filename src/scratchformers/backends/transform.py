@@ -61,6 +61,11 @@ def plain(model: nn.Module) -> nn.Module:
     return model
 
 
+def plain_class(module: nn.Module) -> type:
+    """The class ``module`` has on the plain model (its own class unless a backend swapped it)."""
+    return _FAST_TO_PLAIN.get(type(module), type(module))
+
+
 def is_optimized(model: nn.Module) -> bool:
     """True when any module of ``model`` runs a backend class."""
     return any(type(m) in _FAST_TO_PLAIN for m in model.modules())

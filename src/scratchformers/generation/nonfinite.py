@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.backends import plain_class
 from scratchformers.errors import ScratchformersError
 
 
@@ -39,7 +40,7 @@ def first_nonfinite_module(model: torch.nn.Module, run) -> str | None:
 
     def hook(module, args, output):
         if not found and _has_nonfinite(output):
-            found.append(f"{names[module] or '(the model itself)'} ({type(module).__name__})")
+            found.append(f"{names[module] or '(the model itself)'} ({plain_class(module).__name__})")
 
     handles = [module.register_forward_hook(hook) for module in names]
     try:
