@@ -72,3 +72,20 @@ def test_stacked_weights_are_built_once_per_cache_and_rebuilt_when_a_weight_chan
     assert len(attn._stacked_by_cache) == 0  # the copy lives as long as its cache (one generation)
     plain(attn)
     assert "_stacked_by_cache" not in attn.__dict__
+
+
+def test_under_a_torch_function_mode_the_three_projections_run():
+    """The doctor's op tracer attributes each linear call to q_proj / k_proj / v_proj."""
+    from torch.overrides import TorchFunctionMode
+
+    class Watch(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    _, attn = _pair()
+    calls = []
+    for proj in (attn.q_proj, attn.k_proj, attn.v_proj):
+        proj.register_forward_hook(lambda *_: calls.append(1))
+    with Watch():
+        attn(torch.randn(2, 40, 16), is_causal=True)  # 80 tokens: stacked without the tracer
+    assert len(calls) == 3
