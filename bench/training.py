@@ -98,11 +98,13 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
 
     import transformers
 
+    from scratchformers.backends import optimize
     from scratchformers.models import BertConfig, BertForSequenceClassification
     from scratchformers.training.optim import fused_supported
 
     torch.manual_seed(0)
     ours = BertForSequenceClassification(BertConfig(num_layers=6, d_model=384, num_heads=12, d_ff=1536)).train()
+    optimize(ours)  # oneDNN GEMMs + stacked Q/K/V: what the Trainer applies by default
     hf_config = transformers.BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                                         intermediate_size=1536)
     peer = transformers.BertForSequenceClassification(hf_config).train()

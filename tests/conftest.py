@@ -48,15 +48,15 @@ def rotten_tomatoes():
 @pytest.fixture
 def single_row_spy(monkeypatch):
     """A list that records, for every fast-path linear call at inference, whether the compiled
-    single-row kernel produced the result (scratchformers.nn.linear._single_row)."""
-    from scratchformers.nn import linear as linear_module
+    single-row kernel produced the result (scratchformers.backends.gemv.single_row)."""
+    from scratchformers.backends import gemv
 
-    used, original = [], linear_module._single_row
+    used, original = [], gemv.single_row
 
     def spy(x, weight, bias):
         out = original(x, weight, bias)
         used.append(out is not None)
         return out
 
-    monkeypatch.setattr(linear_module, "_single_row", spy)
+    monkeypatch.setattr(gemv, "single_row", spy)
     return used

@@ -36,11 +36,12 @@ def test_help_lists_the_options(capsys):
 def test_greedy_output_matches_transformers(
     gpt_pair, model_folder, capsys, monkeypatch, single_row_spy, stream, compile_kernels
 ):
-    from scratchformers.nn import linear as linear_module
+    from scratchformers import backends
+    from scratchformers.backends import gemv
     from scratchformers.tokenizers import load_tokenizer
 
     if compile_kernels:  # every weight of this tiny model is below the threshold: lower it
-        monkeypatch.setattr(linear_module, "GEMV_MIN_WEIGHT", 0)
+        monkeypatch.setattr(gemv, "GEMV_MIN_WEIGHT", 0)
 
     hf, _ = gpt_pair
     tokenizer = load_tokenizer(model_folder)
@@ -50,7 +51,7 @@ def test_greedy_output_matches_transformers(
     assert main(argv + (["--stream"] if stream else []) + (["--compile-kernels"] if compile_kernels else [])) == 0
     out = capsys.readouterr().out
     assert out == PROMPT + tokenizer.decode(expected[0, ids.size(1) :].tolist()) + "\n"
-    if compile_kernels and linear_module.ONEDNN_LINEAR:
+    if compile_kernels and backends.ONEDNN_LINEAR:
         assert any(single_row_spy), "--compile-kernels did not reach the single-row kernels"
 
 

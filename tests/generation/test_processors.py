@@ -7,6 +7,7 @@ import torch
 from transformers.generation import logits_process as hf
 
 from scratchformers.errors import ConfigError, ShapeError
+from scratchformers.generation import GenerationConfig
 from scratchformers.generation import processors as P
 
 VOCAB = 50
@@ -113,7 +114,7 @@ def test_chain_matches_hf_in_hf_order():
     ids = random_ids(3, length=20, vocab=VOCAB)
     scores = random_scores(3, ties=True)
     chain = P.build_processors(
-        do_sample=True, temperature=0.7, top_k=20, top_p=0.9, min_p=0.05, repetition_penalty=1.3, no_repeat_ngram_size=2
+        GenerationConfig(do_sample=True, temperature=0.7, top_k=20, top_p=0.9, min_p=0.05, repetition_penalty=1.3, no_repeat_ngram_size=2)
     )
     reference = hf.LogitsProcessorList(
         [
@@ -130,9 +131,9 @@ def test_chain_matches_hf_in_hf_order():
 
 
 def test_warpers_only_when_sampling():
-    chain = P.build_processors(do_sample=False, temperature=0.5, top_k=3, top_p=0.5, repetition_penalty=1.2)
+    chain = P.build_processors(GenerationConfig(do_sample=False, temperature=0.5, top_k=3, top_p=0.5, repetition_penalty=1.2))
     assert [type(p).__name__ for p in chain] == ["RepetitionPenalty"]
-    assert len(P.build_processors(do_sample=True, temperature=1.0, top_k=0, top_p=1.0)) == 0
+    assert len(P.build_processors(GenerationConfig(do_sample=True, temperature=1.0, top_k=0, top_p=1.0))) == 0
 
 
 def test_processors_do_not_modify_their_input():

@@ -67,9 +67,9 @@ def test_smollm2_greedy_matches_hf(smol_hf, smol_ours, smol_tokenizer):
 def test_smollm2_batch_one_with_compiled_kernels_matches_hf(smol_hf, smol_ours, smol_tokenizer, single_row_spy):
     """Batch 1 decoding through the inductor matrix-vector kernels (every SmolLM2 weight is above
     GEMV_MIN_WEIGHT) gives HF's greedy tokens on real weights."""
-    from scratchformers.nn import linear as linear_module
+    from scratchformers.backends import ONEDNN_LINEAR
 
-    if not linear_module.ONEDNN_LINEAR:
+    if not ONEDNN_LINEAR:
         pytest.skip("single-row kernels are part of the x86 float32 CPU fast path")
     eos = smol_hf.generation_config.eos_token_id
     for prompt in PROMPTS:

@@ -1,14 +1,16 @@
 """Text generation: greedy, sampling and beam search, identical to Hugging Face ``generate``.
 
-``generate(model, input_ids, max_new_tokens=...)`` works for every decoder in the package; the
-logits processors are plain functions too (``top_k(scores, 50)``); streaming yields UTF-8-safe
+``generate(model, input_ids, generation_config=None, **overrides)`` works for every decoder in the
+package (options: the fields of :class:`GenerationConfig`); the logits processors are plain functions too (``top_k(scores, 50)``); streaming yields UTF-8-safe
 text pieces; :func:`repetition_report` scores how repetitive a generation is.
 """
 
 from scratchformers.generation.beam_search import BeamSearch
 from scratchformers.generation.config import GenerationConfig
+from scratchformers.generation.state import DecodeState, GenerationModel
 from scratchformers.generation.generate import generate
-from scratchformers.generation.mixin import GenerationMixin
+from scratchformers.generation.mixin import EncoderDecoderGenerationMixin, GenerationMixin
+from scratchformers.generation.nonfinite import NonFiniteLogitsError
 from scratchformers.generation.processors import (
     LogitsProcessorList,
     MinP,
@@ -31,12 +33,16 @@ from scratchformers.generation.streaming import TextIteratorStreamer, TextStream
 
 __all__ = [
     "BeamSearch",
+    "DecodeState",
+    "EncoderDecoderGenerationMixin",
     "EosCriteria",
     "GenerationConfig",
     "GenerationMixin",
+    "GenerationModel",
     "LogitsProcessorList",
     "MinP",
     "NoRepeatNGram",
+    "NonFiniteLogitsError",
     "RepetitionPenalty",
     "RepetitionReport",
     "StopStringCriteria",

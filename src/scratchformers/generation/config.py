@@ -1,8 +1,14 @@
-"""Generation settings in one dataclass, validated up front with errors that name the value."""
+"""Generation settings: :class:`GenerationConfig` is the one list of options.
+
+``generate(model, ids, generation_config, **overrides)`` takes its options from the config, then
+from ``overrides`` (validated against the dataclass fields: an unknown name is a one-line error
+with a suggestion). Every value is checked up front with an error that names it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from scratchformers.errors import ConfigError
@@ -12,7 +18,7 @@ Strategy = Literal["greedy", "sample", "beam", "beam_sample"]
 
 @dataclass
 class GenerationConfig:
-    max_new_tokens: int
+    max_new_tokens: int = 20
     do_sample: bool = False
     temperature: float = 1.0
     top_k: int | None = None
@@ -77,3 +83,23 @@ class GenerationConfig:
             fail("num_return_sequences", n, "it must be an integer >= 1")
         if self.num_beams > 1 and n > self.num_beams:
             fail("num_return_sequences", n, f"beam search returns at most num_beams={self.num_beams} sequences")
+
+
+def resolve_config(
+    generation_config: GenerationConfig | None, overrides: dict, *, other_arguments: tuple[str, ...] = ()
+) -> GenerationConfig:
+    """``generation_config`` (default: ``GenerationConfig()``) with ``overrides`` applied and validated.
+
+    ``other_arguments`` are the caller's non-option keywords, offered as suggestions too."""
+    if generation_config is not None and not isinstance(generation_config, GenerationConfig):
+        raise ConfigError(
+            f"generation_config must be a GenerationConfig, got {type(generation_config).__name__}; "
+            "pass options as keywords (generate(model, ids, max_new_tokens=20)) or GenerationConfig(...)"
+        )
+    names = [f.name for f in fields(GenerationConfig)]
+    for key in overrides:
+        if key not in names:
+            close = difflib.get_close_matches(key, names + list(other_arguments), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"unknown generation option {key!r}: {hint}the options are the fields of GenerationConfig: {', '.join(names)}")
+    return replace(generation_config or GenerationConfig(), **overrides)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
+from scratchformers.generation.config import GenerationConfig
 
 NEG_INF = float("-inf")
 
@@ -222,34 +223,26 @@ class LogitsProcessorList(list):
 
 
 def build_processors(
-    *,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    min_p: float | None = None,
-    repetition_penalty: float = 1.0,
-    no_repeat_ngram_size: int = 0,
-    min_tokens_to_keep: int = 1,
-    padding_lengths: torch.Tensor | None = None,
+    config: GenerationConfig, *, min_tokens_to_keep: int = 1, padding_lengths: torch.Tensor | None = None
 ) -> LogitsProcessorList:
-    """The processors HF ``generate`` would build for these settings, in HF's order.
+    """The processors HF ``generate`` would build for ``config``, in HF's order.
 
     Warpers (temperature, top-k, top-p, min-p) only apply when sampling, exactly like HF; neutral
-    values (temperature 1, top_k 0, top_p 1) add nothing.
+    values (temperature 1, top_k 0, top_p 1) add nothing. ``padding_lengths`` (rows,) keeps the
+    repetition penalty off each row's left padding.
     """
     processors = LogitsProcessorList()
-    if repetition_penalty is not None and repetition_penalty != 1.0:
-        processors.append(RepetitionPenalty(repetition_penalty, ignore_before=padding_lengths))
-    if no_repeat_ngram_size:
-        processors.append(NoRepeatNGram(no_repeat_ngram_size))
-    if do_sample:
-        if temperature is not None and temperature != 1.0:
-            processors.append(Temperature(temperature))
-        if top_k:
-            processors.append(TopK(top_k, min_tokens_to_keep))
-        if top_p is not None and top_p < 1.0:
-            processors.append(TopP(top_p, min_tokens_to_keep))
-        if min_p is not None:
-            processors.append(MinP(min_p, min_tokens_to_keep))
+    if config.repetition_penalty != 1.0:
+        processors.append(RepetitionPenalty(config.repetition_penalty, ignore_before=padding_lengths))
+    if config.no_repeat_ngram_size:
+        processors.append(NoRepeatNGram(config.no_repeat_ngram_size))
+    if config.do_sample:
+        if config.temperature != 1.0:
+            processors.append(Temperature(config.temperature))
+        if config.top_k:
+            processors.append(TopK(config.top_k, min_tokens_to_keep))
+        if config.top_p is not None and config.top_p < 1.0:
+            processors.append(TopP(config.top_p, min_tokens_to_keep))
+        if config.min_p is not None:
+            processors.append(MinP(config.min_p, min_tokens_to_keep))
     return processors

@@ -3,7 +3,6 @@
 from scratchformers.nn.attention import MultiHeadAttention, scaled_dot_product_attention
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
 from scratchformers.nn.layers import FeedForward, LayerNorm, RMSNorm, TransformerBlock
-from scratchformers.nn.linear import Linear
 from scratchformers.nn.masks import causal_mask, combine_masks, padding_mask
 from scratchformers.nn.positional import (
     ALiBi,
@@ -20,7 +19,6 @@ __all__ = [
     "KVCache",
     "LayerNorm",
     "LearnedPositionalEmbedding",
-    "Linear",
     "MultiHeadAttention",
     "RMSNorm",
     "RotaryEmbedding",

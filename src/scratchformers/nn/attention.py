@@ -4,7 +4,8 @@
 
 Two paths compute the same thing: the explicit math (used when the attention weights are
 requested, and readable) and ``torch.nn.functional.scaled_dot_product_attention`` (fused, used
-otherwise). Tests prove they agree.
+otherwise). Tests prove they agree. Multi-head attention projects with three plain ``nn.Linear``
+layers; the CPU speed-ups (one stacked Q/K/V GEMM, oneDNN) live in :mod:`scratchformers.backends`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.nn.linear import Linear, linear
 from scratchformers.nn.masks import causal_mask, check_mask, combine_masks
 from scratchformers.utils import tracing
-
-# Below this many tokens (B * T) the three projections run separately (stacking the weights would
-# copy them on every call, which costs more than it saves), except in cached decoding, where the
-# KV cache stacks them once per generation.
-FUSED_QKV_MIN_TOKENS = 64
 
 
 def _valid_rows(mask: torch.Tensor) -> torch.Tensor:
@@ -131,6 +126,9 @@ def scaled_dot_product_attention(
 class MultiHeadAttention(nn.Module):
     """Multi-head attention: self or cross, with grouped/multi-query KV heads.
 
+        head_i = Attention(x W_q^i, c W_k^i, c W_v^i)      c = x (self) or the context (cross)
+        MultiHead(x, c) = concat(head_1, ..., head_H) W_o
+
     ``num_kv_heads < num_heads`` shares each K/V head among ``num_heads // num_kv_heads`` query
     heads (GQA; 1 = multi-query). ``kv_dim`` is the width of the context for cross-attention.
     """
@@ -168,33 +166,22 @@ class MultiHeadAttention(nn.Module):
         self.d_model, self.num_heads, self.num_kv_heads = d_model, num_heads, num_kv_heads
         self.head_dim, self.dropout = head_dim, dropout
         kv_dim = d_model if kv_dim is None else kv_dim
-        self.q_proj = Linear(d_model, num_heads * head_dim, bias=bias)
-        self.k_proj = Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
-        self.v_proj = Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
-        self.out_proj = Linear(num_heads * head_dim, d_model, bias=bias)
+        self.q_proj = nn.Linear(d_model, num_heads * head_dim, bias=bias)
+        self.k_proj = nn.Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
+        self.v_proj = nn.Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
+        self.out_proj = nn.Linear(num_heads * head_dim, d_model, bias=bias)
 
     def _split_heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
         b, t, _ = x.shape
         return x.view(b, t, heads, self.head_dim).transpose(1, 2)  # (B, T, H*hd) -> (B, H, T, hd)
 
-    def _fused_qkv(self, x: torch.Tensor, kv_cache=None):
-        """Q, K and V from one matmul with the three weights stacked: one large GEMM (and one in the
-        backward pass) is faster than three. Used for self-attention over many tokens, where the
-        cost of stacking the weights is amortised, and for decode steps without gradients, where
-        the KV cache keeps the stacked weights for the whole generation."""
-        projs = (self.q_proj, self.k_proj, self.v_proj)
-        if kv_cache is not None and not torch.is_grad_enabled():
-            weight, bias = kv_cache.stacked_projection(projs)
-        else:
-            weight = torch.cat([p.weight for p in projs])  # (H*hd + 2*Hkv*hd, d_model)
-            bias = torch.cat([p.bias for p in projs]) if self.q_proj.bias is not None else None
-        sizes = [p.out_features for p in projs]
-        q, k, v = linear(x, weight, bias).split(sizes, dim=-1)
-        return (
-            self._split_heads(q, self.num_heads),  # (B, H, T, hd)
-            self._split_heads(k, self.num_kv_heads),  # (B, Hkv, T, hd)
-            self._split_heads(v, self.num_kv_heads),
-        )
+    def project_self(self, x: torch.Tensor, kv_cache=None):
+        """Self-attention's Q, K, V: x (B, T, d_model) -> q (B, H, T, hd), k and v (B, Hkv, T, hd).
+        (``kv_cache`` is unused here; a backend that stacks the three weights keeps them per cache.)"""
+        q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, T, hd)
+        k = self._split_heads(self.k_proj(x), self.num_kv_heads)  # (B, Hkv, T, hd)
+        v = self._split_heads(self.v_proj(x), self.num_kv_heads)  # (B, Hkv, T, hd)
+        return q, k, v
 
     def forward(
         self,
@@ -238,14 +225,7 @@ class MultiHeadAttention(nn.Module):
                 if kv_cache is not None:
                     k, v = kv_cache.update(k, v)
         else:
-            if b * t_q >= FUSED_QKV_MIN_TOKENS:
-                q, k, v = self._fused_qkv(x)
-            elif kv_cache is not None and not torch.is_grad_enabled():
-                q, k, v = self._fused_qkv(x, kv_cache)  # decode step: stacked weights kept by the cache
-            else:
-                q = self._split_heads(self.q_proj(x), self.num_heads)  # (B, H, Tq, hd)
-                k = self._split_heads(self.k_proj(x), self.num_kv_heads)  # (B, Hkv, Tq, hd)
-                v = self._split_heads(self.v_proj(x), self.num_kv_heads)  # (B, Hkv, Tq, hd)
+            q, k, v = self.project_self(x, kv_cache)
             if rope is not None:
                 q, k = rope(q, k, position_ids)
             if kv_cache is not None:

@@ -21,18 +21,6 @@ class KVCache:
         self.v = torch.zeros_like(self.k)
         self.length = 0
         self.static = static
-        self._stacked = None  # (key, weight, bias): this layer's Q/K/V projections stacked for decoding
-
-    def stacked_projection(self, projs) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``torch.cat`` of the weights (and biases) of ``projs``, made once per cache and reused by
-        every decode step: one GEMM per step instead of three, without re-stacking each time.
-        Rebuilt if a weight changes (new tensor or in-place update)."""
-        params = [t for p in projs for t in (p.weight, p.bias) if t is not None]
-        key = tuple((t.data_ptr(), t._version) for t in params)
-        if self._stacked is None or self._stacked[0] != key:
-            bias = torch.cat([p.bias for p in projs]) if projs[0].bias is not None else None
-            self._stacked = (key, torch.cat([p.weight for p in projs]), bias)
-        return self._stacked[1], self._stacked[2]
 
     @property
     def max_len(self) -> int:

@@ -8,7 +8,6 @@ from torch import nn
 
 from scratchformers.errors import ConfigError
 from scratchformers.nn.attention import MultiHeadAttention
-from scratchformers.nn.linear import Linear
 
 
 class LayerNorm(nn.Module):
@@ -63,9 +62,9 @@ class FeedForward(nn.Module):
             raise ConfigError(f"activation must be one of {[*ACTIVATIONS, 'swiglu']}, got {activation!r}")
         self.activation = activation
         self.gated = activation == "swiglu"
-        self.gate_proj = Linear(d_model, d_ff, bias=bias) if self.gated else None
-        self.up_proj = Linear(d_model, d_ff, bias=bias)
-        self.down_proj = Linear(d_ff, d_model, bias=bias)
+        self.gate_proj = nn.Linear(d_model, d_ff, bias=bias) if self.gated else None
+        self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
+        self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.generation.mixin import GenerationMixin
+from scratchformers.generation.mixin import EncoderDecoderGenerationMixin
 from scratchformers.models.base import Model, lm_loss
 from scratchformers.models.encoder import EncoderConfig, PositionalInput, TransformerEncoder
 from scratchformers.models.outputs import Seq2SeqOutput
@@ -46,7 +46,7 @@ class EncoderDecoderConfig:
         return EncoderConfig(num_layers=self.num_encoder_layers, **{k: getattr(self, k) for k in shared})
 
 
-class EncoderDecoder(GenerationMixin, Model):
+class EncoderDecoder(EncoderDecoderGenerationMixin, Model):
     config_class = EncoderDecoderConfig
 
     def __init__(self, config: EncoderDecoderConfig):

@@ -1,4 +1,5 @@
-"""``scratchformers.nn.Linear``: nn.Linear's maths on oneDNN for float32 CPU tensors, F.linear otherwise."""
+"""``OneDNNLinear`` (scratchformers.backends): nn.Linear's maths on oneDNN for float32 CPU tensors, F.linear otherwise;
+the compiled single-row kernels."""
 
 import pytest
 import torch
@@ -6,7 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from scratchformers.nn.linear import ONEDNN_LINEAR, Linear, linear
+from scratchformers.backends import gemv
+from scratchformers.backends.onednn import ONEDNN_LINEAR, linear
+from scratchformers.backends.onednn import OneDNNLinear as Linear
 
 ONEDNN = ONEDNN_LINEAR
 
@@ -105,14 +108,12 @@ needs_onednn = pytest.mark.skipif(not ONEDNN, reason="single-row kernels belong 
 @needs_onednn
 @pytest.mark.parametrize("bias", [True, False])
 def test_single_row_kernel_equals_f_linear(single_row_spy, bias):
-    from scratchformers.nn.linear import GEMV_MIN_WEIGHT, single_row_kernels
-
     torch.manual_seed(0)
     layer = Linear(300, 400, bias=bias)  # 120k weights, above GEMV_MIN_WEIGHT
-    assert layer.weight.numel() >= GEMV_MIN_WEIGHT
+    assert layer.weight.numel() >= gemv.GEMV_MIN_WEIGHT
     hidden = torch.randn(1, 7, 300)
     used = single_row_spy
-    with torch.inference_mode(), single_row_kernels():
+    with torch.inference_mode(), gemv.single_row_kernels():
         last = layer(hidden[:, -1:])  # a view with a storage offset, as in decoding
         flat = layer(hidden[0, 3])  # 1-D input
     torch.testing.assert_close(last, F.linear(hidden[:, -1:], layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
@@ -123,17 +124,15 @@ def test_single_row_kernel_equals_f_linear(single_row_spy, bias):
 
 @needs_onednn
 def test_single_row_kernel_only_where_it_applies(single_row_spy):
-    from scratchformers.nn.linear import single_row_kernels
-
     torch.manual_seed(0)
     big, small = Linear(300, 400), Linear(16, 24)
     used = single_row_spy
     with torch.inference_mode():
         big(torch.randn(1, 300))  # not enabled: the oneDNN GEMM
-    with torch.inference_mode(), single_row_kernels():
+    with torch.inference_mode(), gemv.single_row_kernels():
         big(torch.randn(2, 300))  # two rows: a GEMM
         small(torch.randn(1, 16))  # weights in cache: a GEMM
-    with single_row_kernels():
+    with gemv.single_row_kernels():
         x = torch.randn(1, 300, requires_grad=True)
         out = big(x)  # training: the autograd path, not the kernel
         out.sum().backward()
@@ -144,21 +143,19 @@ def test_single_row_kernel_only_where_it_applies(single_row_spy):
 @needs_onednn
 def test_single_row_kernel_falls_back_when_inductor_cannot_compile(monkeypatch, single_row_spy):
     """No C++ compiler (or any compile error): a logged warning and the oneDNN GEMM, same result."""
-    from scratchformers.nn import linear as linear_module
-
     def broken(*args, **kwargs):
         raise RuntimeError("no C++ compiler found")
 
     torch.manual_seed(0)
     layer = Linear(300, 401)  # a shape no other test builds, so the cache does not hide the failure
     monkeypatch.setattr(torch._inductor, "compile", broken)
-    linear_module.gemv_kernel.cache_clear()
+    gemv.gemv_kernel.cache_clear()
     try:
         used = single_row_spy
         x = torch.randn(1, 300)
-        with torch.inference_mode(), linear_module.single_row_kernels():
+        with torch.inference_mode(), gemv.single_row_kernels():
             out = layer(x)
         assert used == [False]
         torch.testing.assert_close(out, F.linear(x, layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
     finally:
-        linear_module.gemv_kernel.cache_clear()  # later tests compile for real
+        gemv.gemv_kernel.cache_clear()  # later tests compile for real
