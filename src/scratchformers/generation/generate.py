@@ -94,8 +94,7 @@ class _EncoderDecoderRunner:
     def next_logits(self, sequences: torch.Tensor, cur_len: int) -> torch.Tensor:
         start = self.length if self.use_cache else 0
         out = self.model(
-            None,
-            sequences[:, start:cur_len],
+            decoder_input_ids=sequences[:, start:cur_len],
             attention_mask=self.attention_mask,
             encoder_out=self.memory,
             cache=self.cache,
