@@ -100,15 +100,16 @@ def validate_config(config, *, positive=(), probabilities=(), choices=None) -> N
 def estimate_parameters(config) -> int:
     """An upper-bound parameter count read from the config alone (no tensor is built).
 
-    Embeddings (token, position, an untied head) + per layer 4 d^2 for attention (cross-attention
-    doubles it) + 3 d d_ff for the feed-forward (the SwiGLU count, above the 2 d d_ff of a plain MLP).
+    Embeddings (token, position, an untied head, an output bias) + per layer 4 d^2 for attention
+    (cross-attention adds 4 d^2) + 3 d d_ff for the feed-forward (the SwiGLU count, above the
+    2 d d_ff of a plain MLP) + biases and norms, + 2 d^2 for a pooler or an MLM transform.
     """
-    d, vocab = config.d_model, config.vocab_size
+    d, d_ff, vocab = config.d_model, config.d_ff, config.vocab_size
     layers = getattr(config, "num_layers", 0)
     cross_layers = getattr(config, "num_decoder_layers", 0)
-    per_layer = 4 * d * d + 3 * d * config.d_ff
-    embeddings = (vocab + config.max_positions) * d * (1 if getattr(config, "tie_weights", True) else 2)
-    return embeddings + layers * per_layer + cross_layers * 4 * d * d
+    per_layer = 4 * d * d + 3 * d * d_ff + 2 * d_ff + 9 * d
+    embeddings = (vocab + config.max_positions) * d * (1 if getattr(config, "tie_weights", True) else 2) + vocab
+    return embeddings + layers * per_layer + cross_layers * (4 * d * d + 6 * d) + 2 * d * d + 6 * d
 
 
 def physical_memory_bytes() -> int | None:
