@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import scratchformers as sf
-from scratchformers.errors import ConfigError
+from scratchformers.errors import ConfigError, ShapeError
 
 transformers = pytest.importorskip("transformers")
 
@@ -106,6 +106,8 @@ def test_encoder_decoder_reads_labels_shifted_right_behind_the_start_token():
     torch.testing.assert_close(out.loss, F.cross_entropy(explicit[keep], target[keep]))
     with pytest.raises(ConfigError, match="labels=.*decoder_input_ids="):
         model(source)
+    with pytest.raises(ShapeError, match=r"attention_mask must be \(batch, seq\) = \(2, 7\).*decoder_input_ids="):
+        model(source, decoder_inputs, labels=target)  # an old positional decoder input lands on attention_mask
 
 
 @pytest.mark.parametrize("make", [

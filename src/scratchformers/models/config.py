@@ -27,9 +27,18 @@ from scratchformers.errors import ConfigError
 BYTES_PER_PARAMETER = 4  # float32, the dtype models are built in
 
 
+_CHECKED_KINDS = {"None", "bool", "int", "float", "str"}
+
+
 def _type_ok(value, annotation: str) -> bool:
-    """Whether ``value`` fits a field annotation written as text (``"int"``, ``"float | None"``)."""
-    for kind in (part.strip() for part in annotation.split("|")):
+    """Whether ``value`` fits a field annotation written as text (``"int"``, ``"float | None"``).
+
+    Annotations beyond these scalar kinds (a subclass's ``list[int]``) are not checked here.
+    """
+    kinds = [part.strip() for part in annotation.split("|")]
+    if not set(kinds) <= _CHECKED_KINDS:
+        return True
+    for kind in kinds:
         if kind == "None" and value is None:
             return True
         if kind == "bool" and isinstance(value, bool):

@@ -122,6 +122,11 @@ class TransformerEncoder(Model):
             batch, length = inputs_embeds.shape[:2]
             if length > self.max_positions:
                 self.check_input_ids(torch.zeros(batch, length, dtype=torch.long))  # same clear error
+        if attention_mask is not None and attention_mask.shape != (batch, length):
+            raise ShapeError(
+                f"attention_mask must be (batch, seq) = {shape_str((batch, length))} like the source, got "
+                f"{shape_str(attention_mask.shape)}; pass decoder inputs by keyword (decoder_input_ids=...)"
+            )
         position_ids = torch.arange(length, device=(input_ids if input_ids is not None else inputs_embeds).device)[None]
         x = self.input(input_ids, position_ids, inputs_embeds=inputs_embeds)
         mask = combine_masks(
