@@ -135,3 +135,24 @@ def test_llama_body_and_causal_lm_are_siblings_with_the_same_parameter_names():
     lm.load_state_dict(body.state_dict(), strict=False)
     with torch.no_grad():
         torch.testing.assert_close(lm(ids).last_hidden_state, body(ids).last_hidden_state)
+
+
+def test_every_model_takes_the_same_call_and_trains_from_it():
+    # The acceptance line: model(ids, labels=...).loss on all five (classification labels are (B,)).
+    bert = dict(vocab_size=30, max_positions=8, num_layers=1, num_heads=2, d_model=8, d_ff=16)
+    models = {
+        "gpt": sf.GPT(sf.GPTConfig(vocab_size=30, max_positions=8, num_layers=1, num_heads=2, d_model=8)),
+        "llama": sf.LlamaForCausalLM(sf.LlamaConfig(**bert)),
+        "bert-mlm": sf.BertForMaskedLM(sf.BertConfig(**bert)),
+        "bert-classification": sf.BertForSequenceClassification(sf.BertConfig(**bert)),
+        "encoder-decoder": sf.EncoderDecoder(sf.EncoderDecoderConfig(vocab_size=30, max_positions=8, d_model=8,
+                                                                     num_heads=2, d_ff=16)),
+    }
+    ids = _ids(30, (2, 6))
+    for name, model in models.items():
+        labels = torch.tensor([0, 1]) if name == "bert-classification" else ids
+        batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+        out = model(**batch)
+        assert out.loss.dim() == 0 and torch.isfinite(out.loss), name
+        out.loss.backward()
+        assert all(p.grad is not None for p in model.parameters() if p.requires_grad), name
