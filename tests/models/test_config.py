@@ -101,7 +101,10 @@ def test_a_bad_config_json_is_refused_when_loading(tmp_path):
     good = json.loads(config_path.read_text())
     for key, value, pattern in (("rms_norm_eps", -1, r"norm_eps=-1 is invalid"),
                                 ("tie_word_embeddings", "false", r"tie_weights='false' is invalid: expected bool"),
-                                ("num_hidden_layers", 2.5, r"num_layers=2.5 is invalid: expected int")):
+                                ("num_hidden_layers", 2.5, r"num_layers=2.5 is invalid: expected int"),
+                                ("num_attention_heads", "2", r"num_heads='2' is invalid: expected int"),
+                                ("num_attention_heads", 0, r"num_heads=0 is invalid: expected a value > 0"),
+                                ("vocab_size", 10**12, r"GiB of float32 weights.*more than this machine")):
         config_path.write_text(json.dumps({**good, key: value}))
         with pytest.raises(ConfigError, match=pattern):
             sf.from_pretrained(tmp_path)

@@ -60,13 +60,7 @@ def config_from_hf(hf: dict, model_class: type):
     for key, supported in (("attention_bias", False), ("mlp_bias", False), ("hidden_act", "silu")):
         if hf.get(key, supported) != supported:
             raise ConfigError(f"Llama config {key}={hf[key]!r} is not supported by scratchformers (needs {supported!r})")
-    head_dim = hf.get("head_dim") or d_model // heads
-    if head_dim * heads != d_model:
-        raise ConfigError(
-            f"Llama config head_dim={head_dim} * num_attention_heads={heads} != hidden_size={d_model}; "
-            "scratchformers' Llama derives head_dim = hidden_size / num_attention_heads"
-        )
-    return LlamaConfig(
+    config = LlamaConfig(  # validates types, ranges and head counts first
         vocab_size=hf.get("vocab_size", 32000),
         max_positions=hf.get("max_position_embeddings", 2048),
         num_layers=hf.get("num_hidden_layers", 32),
@@ -80,6 +74,13 @@ def config_from_hf(hf: dict, model_class: type):
         dropout=hf.get("attention_dropout", 0.0),
         init_std=hf.get("initializer_range", 0.02),
     )
+    head_dim = hf.get("head_dim")
+    if head_dim is not None and head_dim * heads != d_model:
+        raise ConfigError(
+            f"Llama config head_dim={head_dim} * num_attention_heads={heads} != hidden_size={d_model}; "
+            "scratchformers' Llama derives head_dim = hidden_size / num_attention_heads"
+        )
+    return config
 
 
 def config_to_hf(config, model_class: type) -> dict:

@@ -64,7 +64,7 @@ def _check_types(config) -> None:
         if not _type_ok(value, annotation):
             hint = " (JSON true/false without quotes)" if "bool" in annotation else ""
             _fail(config, field.name, f"{annotation}{hint}, got {type(value).__name__}",
-                  f"set {field.name} to a {annotation.replace(' | None', '')} value")
+                  f"set {field.name} to a value of type {annotation}")
 
 
 def _check_heads(config) -> None:
