@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _nanogpt_reference import NanoGPTRun, TrainSettings  # noqa: E402
@@ -137,23 +138,27 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
 
 
 class FixedValLoss:
-    """Mean loss over the same validation windows for any model (ours returns .loss, nanoGPT a tuple)."""
+    """Mean next-token loss over the same validation windows for any model (ours returns .logits,
+    nanoGPT a (logits, loss) tuple): each window of ``block + 1`` ids gives ``block`` inputs and the
+    ``block`` next tokens, so both models are scored on exactly the same predictions."""
 
     def __init__(self, val_bin: Path, batches: int = 20, block: int = 64, batch: int = 12):
         ids = np.memmap(val_bin, dtype=np.uint16, mode="r")
-        windows = RandomWindows(ids, block, batch, seed=2024)
-        self.batches = [windows.next_batch() for _ in range(batches)]
+        windows = RandomWindows(ids, block + 1, batch, seed=2024)
+        self.batches = [windows.next_batch()["input_ids"] for _ in range(batches)]
 
     @torch.no_grad()
     def __call__(self, model) -> float:
         was_training = model.training
         model.eval()
         losses = []
-        for b in self.batches:
+        for window in self.batches:
+            inputs, next_tokens = window[:, :-1], window[:, 1:]
             if hasattr(model, "transformer"):  # nanoGPT returns (logits, loss)
-                losses.append(float(model(b["input_ids"], b["targets"])[1]))
+                losses.append(float(model(inputs, next_tokens)[1]))
             else:
-                losses.append(float(model(b["input_ids"], targets=b["targets"]).loss))
+                logits = model(inputs).logits
+                losses.append(float(F.cross_entropy(logits.flatten(0, 1), next_tokens.flatten())))
         model.train(was_training)
         return float(np.mean(losses))
 

@@ -34,11 +34,21 @@ d_model, heads, d_ff = 64, 4, 256
 
 # %% [markdown]
 # ## Same numbers as `torch.nn.TransformerEncoderLayer`
+#
+# A block is assembled from the sublayers it is given: an attention module, a feed-forward module
+# and two norms. It only wires them into the residuals, so swapping in RMSNorm or a SwiGLU MLP is a
+# matter of passing other modules.
 
 # %%
 for norm_first in (False, True):
     ref = torch.nn.TransformerEncoderLayer(d_model, heads, d_ff, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
-    block = sf.TransformerBlock(d_model, heads, d_ff, norm_first=norm_first, activation="relu").eval()
+    block = sf.TransformerBlock(
+        self_attn=sf.MultiHeadAttention(d_model, heads),
+        ffn=sf.FeedForward(d_model, d_ff, "relu"),
+        attn_norm=sf.LayerNorm(d_model),
+        ffn_norm=sf.LayerNorm(d_model),
+        norm_first=norm_first,
+    ).eval()
     with torch.no_grad():
         for ours, w, b in zip(
             (block.self_attn.q_proj, block.self_attn.k_proj, block.self_attn.v_proj),
@@ -56,6 +66,15 @@ for norm_first in (False, True):
     diff = (block(x)[0] - ref(x)).abs().max().item()
     print(f"norm_first={norm_first}: max |ours - torch| = {diff:.2e}")
     assert diff < 1e-4
+
+# %% [markdown]
+# The models describe their block once with a `BlockSpec` (sizes and the few choices that differ
+# between architectures) and build every layer from it. A Llama block, for example:
+
+# %%
+llama_block = sf.BlockSpec(d_model, heads, d_ff, num_kv_heads=2, activation="swiglu", norm="rmsnorm", bias=False,
+                           causal=True).build()
+print(type(llama_block.attn_norm).__name__, llama_block.ffn.activation, llama_block.self_attn.num_kv_heads, "KV heads")
 
 # %% [markdown]
 # ## A stack of 6 layers: the encoder

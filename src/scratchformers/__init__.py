@@ -24,6 +24,7 @@ from scratchformers.models import (
     BertForMaskedLM,
     BertForSequenceClassification,
     BertModel,
+    BlockSpec,
     EncoderConfig,
     EncoderDecoder,
     EncoderDecoderConfig,

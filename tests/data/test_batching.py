@@ -10,8 +10,8 @@ def test_padding_collator_pads_to_the_longest_in_batch():
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["labels"].tolist() == [1, 0]
-    seq = PaddingCollator()([{"input_ids": [1, 2], "targets": [3, 4]}, {"input_ids": [1], "targets": [3]}])
-    assert seq["targets"].tolist() == [[3, 4], [3, -100]]  # padded targets are ignored by the loss
+    seq = PaddingCollator()([{"input_ids": [1, 2], "labels": [3, 4]}, {"input_ids": [1], "labels": [3]}])
+    assert seq["labels"].tolist() == [[3, 4], [3, -100]]  # padded labels are ignored by the loss
 
 
 def test_truncation_keeps_sep_and_is_counted():

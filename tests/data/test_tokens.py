@@ -44,12 +44,13 @@ def test_out_of_range_ids_and_missing_or_empty_files(tmp_path):
         load_token_file(tmp_path / "empty.bin")
 
 
-def test_windows_are_shifted_by_one_and_resumable():
+def test_windows_are_their_own_labels_and_resumable():
     ids = np.arange(1000, dtype=np.uint16)
     windows = RandomWindows(ids, 16, 6, seed=0)
     batch = windows.next_batch()
     assert batch["input_ids"].shape == (6, 16) and batch["input_ids"].dtype == torch.long
-    assert torch.equal(batch["targets"], batch["input_ids"] + 1)  # ids are consecutive
+    assert torch.equal(batch["labels"], batch["input_ids"])  # causal LMs shift the labels inside
+    assert torch.equal(batch["input_ids"][:, 1:], batch["input_ids"][:, :-1] + 1)  # a contiguous window
     state = windows.state_dict()
     a = windows.next_batch()
     other = RandomWindows(ids, 16, 6, seed=123)

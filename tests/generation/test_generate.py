@@ -218,7 +218,7 @@ def test_encoder_decoder_greedy_equals_a_step_by_step_argmax(seq2seq):
     decoded = torch.full((3, 1), model.config.bos_token_id)
     with torch.no_grad():
         for _ in range(10):
-            logits = model(source, decoded, attention_mask=mask).logits[:, -1]
+            logits = model(source, attention_mask=mask, decoder_input_ids=decoded).logits[:, -1]
             decoded = torch.cat([decoded, logits.argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(got, decoded)
     assert len(set(got[:, 1:].reshape(-1).tolist())) > 3

@@ -49,7 +49,7 @@ def test_encoder_decoder_decoder_is_causal():
     changed = tgt.clone()
     changed[:, 5:] = (changed[:, 5:] + 1) % 40
     with torch.no_grad():
-        a, b = model(src, tgt).logits, model(src, changed).logits
+        a, b = model(src, decoder_input_ids=tgt).logits, model(src, decoder_input_ids=changed).logits
     torch.testing.assert_close(a[:, :5], b[:, :5], atol=1e-5, rtol=1e-5)
 
 
@@ -107,7 +107,7 @@ def test_encoder_decoder_cache_equals_full_forward():
     model = tiny_seq2seq()
     src, tgt = torch.randint(3, 40, (2, 7)), torch.randint(3, 40, (2, 6))
     with torch.no_grad():
-        full = model(src, tgt).logits
+        full = model(src, decoder_input_ids=tgt).logits
         memory = model.encode(src)
         cache = model.new_cache(2, 10)
         steps = [model(decoder_input_ids=tgt[:, t : t + 1], encoder_out=memory, cache=cache).logits for t in range(6)]
@@ -176,8 +176,8 @@ def test_input_errors_are_clear():
         model(torch.tensor([1, 2, 3]))
     with pytest.raises(ShapeError, match="attention_mask"):
         model(torch.tensor([[1, 2, 3]]), attention_mask=torch.ones(1, 4))
-    with pytest.raises(ConfigError, match="not divisible by num_heads=5"):
-        sf.GPT(sf.GPTConfig(d_model=32, num_heads=5))
+    with pytest.raises(ConfigError, match="num_heads=5 is invalid: expected a divisor of d_model=32"):
+        sf.GPTConfig(d_model=32, num_heads=5)
     with pytest.raises(ConfigError, match="vocab_size"):
         sf.GPT(sf.GPTConfig(vocab_size=0))
     with pytest.raises(ConfigError, match="pooling"):
@@ -191,11 +191,10 @@ def test_tiny_gpt_overfits_one_batch_quickly():
     torch.manual_seed(0)
     model = sf.GPT(sf.GPTConfig(vocab_size=64, max_positions=32, num_layers=2, num_heads=4, d_model=64)).train()
     x = torch.randint(0, 64, (4, 17))
-    inputs, targets = x[:, :-1], x[:, 1:]
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     start = time.time()
     for _ in range(300):
-        loss = model(inputs, targets).loss
+        loss = model(x, labels=x).loss  # 16 next-token predictions per row
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -242,8 +241,8 @@ def test_gpt_compiles_as_one_graph_and_matches_eager():
     model = tiny_gpt()
     x = torch.randint(0, 64, (2, 16))
     compiled = torch.compile(model, fullgraph=True)
-    out = compiled(x, x, attention_mask=torch.ones_like(x))
+    out = compiled(x, attention_mask=torch.ones_like(x), labels=x)
     out.loss.backward()
-    torch.testing.assert_close(out.logits, model(x, x).logits, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out.logits, model(x, labels=x).logits, atol=1e-5, rtol=1e-4)
     with pytest.raises(VocabRangeError):  # eager calls still validate
         model(torch.tensor([[64]]))

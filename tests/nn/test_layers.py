@@ -1,4 +1,8 @@
-"""Blocks and norms against torch.nn's own TransformerEncoderLayer, LayerNorm and RMSNorm."""
+"""Blocks and norms against torch.nn's own TransformerEncoderLayer, LayerNorm and RMSNorm.
+
+A block is assembled from the sublayers it is given (torchtune style); ``BlockSpec`` builds the
+standard ones from sizes.
+"""
 
 import pytest
 import torch
@@ -30,7 +34,13 @@ def test_block_matches_torch_transformer_encoder_layer(norm_first, activation):
     ref = torch.nn.TransformerEncoderLayer(
         32, 4, 64, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
     ).eval()
-    block = sf.TransformerBlock(32, 4, 64, norm_first=norm_first, activation=activation).eval()
+    block = sf.TransformerBlock(
+        self_attn=sf.MultiHeadAttention(32, 4),
+        ffn=sf.FeedForward(32, 64, activation),
+        attn_norm=sf.LayerNorm(32),
+        ffn_norm=sf.LayerNorm(32),
+        norm_first=norm_first,
+    ).eval()
     copy_encoder_layer(ref, block)
     x = torch.randn(3, 6, 32)
     keep = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
@@ -45,7 +55,7 @@ def test_stack_of_six_matches_torch_transformer_encoder():
     torch.manual_seed(1)
     layer = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=False)
     ref = torch.nn.TransformerEncoder(layer, num_layers=6, enable_nested_tensor=False).eval()
-    blocks = [sf.TransformerBlock(32, 4, 64, norm_first=False, activation="relu").eval() for _ in range(6)]
+    blocks = sf.BlockSpec(32, 4, 64, norm_first=False, activation="relu").stack(6).eval()
     for r, b in zip(ref.layers, blocks):
         copy_encoder_layer(r, b)
     x = torch.randn(2, 5, 32)
@@ -80,8 +90,37 @@ def test_swiglu_feedforward_formula():
 
 
 def test_cross_attention_block_needs_context():
-    block = sf.TransformerBlock(16, 2, 32, cross_attention=True, causal=True)
+    block = sf.BlockSpec(16, 2, 32, cross_attention=True, causal=True).build()
     out, _ = block(torch.randn(2, 3, 16), torch.randn(2, 5, 16))
     assert out.shape == (2, 3, 16)
     with pytest.raises(ConfigError, match="context="):
         block(torch.randn(2, 3, 16))
+    with pytest.raises(ConfigError, match="cross_attn and cross_norm go together"):
+        sf.TransformerBlock(block.self_attn, block.ffn, block.attn_norm, block.ffn_norm, cross_attn=block.cross_attn)
+
+
+def test_block_wires_whatever_sublayers_it_is_given():
+    # Any modules fit: here an MLP from torch.nn and RMSNorms. Pre-LN by hand:
+    # h = x + attn(norm1(x)); out = h + ffn(norm2(h)).
+    torch.manual_seed(2)
+    attn, ffn = sf.MultiHeadAttention(16, 2), torch.nn.Sequential(torch.nn.Linear(16, 24), torch.nn.Tanh(), torch.nn.Linear(24, 16))
+    norm1, norm2 = sf.RMSNorm(16), sf.RMSNorm(16)
+    block = sf.TransformerBlock(attn, ffn, norm1, norm2, causal=True).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        h = x + attn(norm1(x), is_causal=True)[0]
+        expected = h + ffn(norm2(h))
+        torch.testing.assert_close(block(x)[0], expected)
+    assert [name for name, _ in block.named_children()] == ["attn_norm", "self_attn", "ffn_norm", "ffn", "dropout"]
+
+
+def test_block_spec_builds_the_architectures_blocks_with_the_checkpoint_names():
+    llama = sf.BlockSpec(32, 4, 48, num_kv_heads=2, activation="swiglu", norm="rmsnorm", bias=False, causal=True).build()
+    assert isinstance(llama.attn_norm, sf.RMSNorm) and llama.causal and llama.self_attn.num_kv_heads == 2
+    assert sorted(llama.state_dict()) == sorted([
+        "attn_norm.weight", "ffn_norm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+        "self_attn.v_proj.weight", "self_attn.out_proj.weight", "ffn.gate_proj.weight", "ffn.up_proj.weight",
+        "ffn.down_proj.weight",
+    ])  # fmt: skip
+    bert = sf.BlockSpec(32, 4, 64, norm_first=False, norm_eps=1e-12).build()
+    assert not bert.norm_first and bert.attn_norm.eps == 1e-12 and bert.attn_norm.bias is not None

@@ -90,7 +90,7 @@ _SAVER = textwrap.dedent(
     from scratchformers.training.checkpoint import save_checkpoint
     model = GPT(GPTConfig(vocab_size=5000, max_positions=64, num_layers=4, num_heads=4, d_model=256))
     opt = torch.optim.AdamW(model.parameters())
-    model(torch.zeros(1, 4, dtype=torch.long), targets=torch.zeros(1, 4, dtype=torch.long)).loss.backward()
+    model(torch.zeros(1, 4, dtype=torch.long), labels=torch.zeros(1, 4, dtype=torch.long)).loss.backward()
     opt.step()
     save_checkpoint(sys.argv[1], 1, model, opt)
     print("ready", flush=True)

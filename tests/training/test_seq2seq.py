@@ -5,6 +5,7 @@ import time
 import torch
 
 from scratchformers.models import EncoderDecoder, EncoderDecoderConfig
+from scratchformers.models.encoder_decoder import shift_right
 from scratchformers.training.seq2seq import BOS, EOS, PAD, ReversalData, exact_match
 from scratchformers.training.trainer import Trainer
 
@@ -16,10 +17,13 @@ def test_reversal_batches_are_teacher_forcing_shaped():
         n = int(batch["attention_mask"][i].sum())  # source + EOS
         source = batch["input_ids"][i, : n - 1].tolist()
         assert batch["input_ids"][i, n - 1] == EOS and (batch["input_ids"][i, n:] == PAD).all()
-        assert batch["decoder_input_ids"][i, : n].tolist() == [BOS] + source[::-1]
-        targets = batch["targets"][i].tolist()
-        assert targets[: n] == source[::-1] + [EOS] and all(t == -100 for t in targets[n:])
+        labels = batch["labels"][i].tolist()
+        assert labels[: n] == source[::-1] + [EOS] and all(t == -100 for t in labels[n:])
+        # what the model reads: the labels shifted right behind BOS, padding as PAD
+        decoder_inputs = shift_right(batch["labels"], BOS, PAD)[i].tolist()
+        assert decoder_inputs[: n] == [BOS] + source[::-1] and all(t == PAD for t in decoder_inputs[n + 1 :])
         assert 5 <= n - 1 <= 20
+    assert set(batch) == {"input_ids", "attention_mask", "labels"}
 
 
 def test_string_reversal_reaches_95_percent_exact_match(make_config):

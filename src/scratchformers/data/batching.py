@@ -42,7 +42,7 @@ class PaddingCollator:
     """Pads ``input_ids`` (and any other list field) to the longest example of the batch.
 
     Produces ``attention_mask`` (1 = real token). Integer fields stay scalars; padding of
-    ``targets``/``labels`` sequences uses -100 so the loss ignores it.
+    ``labels`` sequences uses -100 so the loss ignores it.
     """
 
     def __init__(self, pad_id: int = 0, label_pad_id: int = -100):
@@ -56,7 +56,7 @@ class PaddingCollator:
                 batch[key] = torch.tensor(values)
                 continue
             width = max(len(v) for v in values)
-            pad = self.label_pad_id if key in ("labels", "targets") else self.pad_id
+            pad = self.label_pad_id if key == "labels" else self.pad_id
             batch[key] = torch.tensor([list(v) + [pad] * (width - len(v)) for v in values])  # (B, width)
             if key == "input_ids":
                 batch["attention_mask"] = torch.tensor([[1] * len(v) + [0] * (width - len(v)) for v in values])

@@ -84,7 +84,10 @@ def load_token_file(path: str | Path) -> np.memmap:
 
 
 class RandomWindows:
-    """Batches of random ``block_size`` windows: ``x = ids[i:i+T]``, ``y = ids[i+1:i+T+1]``.
+    """Batches of random ``block_size`` windows ``x = ids[i:i+T]``, as ``input_ids`` and ``labels``.
+
+    The labels are the window itself (Hugging Face's causal-LM convention): the model shifts them, so
+    a window of T tokens trains T - 1 next-token predictions.
 
     The window starts come from a private ``torch.Generator``; its state is the data position, so a
     resumed run draws exactly the windows the uninterrupted run would have drawn. Under DDP every rank
@@ -109,8 +112,7 @@ class RandomWindows:
         local = self.batch_size // self.world_size
         starts = starts[self.rank * local : (self.rank + 1) * local]
         x = torch.stack([torch.from_numpy(self.ids[i : i + T].astype(np.int64)) for i in starts.tolist()])  # (B, T)
-        y = torch.stack([torch.from_numpy(self.ids[i + 1 : i + 1 + T].astype(np.int64)) for i in starts.tolist()])
-        return {"input_ids": x, "targets": y}
+        return {"input_ids": x, "labels": x}
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state().tolist()}

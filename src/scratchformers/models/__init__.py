@@ -2,6 +2,7 @@
 
 from scratchformers.models.base import Model
 from scratchformers.models.bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel
+from scratchformers.models.blocks import BlockSpec
 from scratchformers.models.decoder import DecoderLM
 from scratchformers.models.encoder import EncoderConfig, TransformerEncoder
 from scratchformers.models.encoder_decoder import EncoderDecoder, EncoderDecoderConfig
@@ -20,6 +21,7 @@ __all__ = [
     "BertForMaskedLM",
     "BertForSequenceClassification",
     "BertModel",
+    "BlockSpec",
     "CausalLMOutput",
     "DecoderLM",
     "EncoderConfig",

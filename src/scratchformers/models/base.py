@@ -17,26 +17,22 @@ from scratchformers.errors import (
     VocabRangeError,
     shape_str,
 )
+from scratchformers.models.config import check_fits_in_memory
 from scratchformers.models.pretrained import PretrainedMixin
 from scratchformers.nn.layers import LayerNorm, RMSNorm
 from scratchformers.utils import tracing  # adds save_pretrained / from_pretrained
 
 
-def check_config(config, **rules) -> None:
-    """Validate config values: rules map a field name to (predicate, requirement text)."""
-    for name, (ok, requirement) in rules.items():
-        value = getattr(config, name)
-        if not ok(value):
-            raise ConfigError(f"{type(config).__name__}.{name}={value!r} is invalid: {requirement}")
-
-
-def check_heads(config) -> None:
-    if config.d_model % config.num_heads:
+def reject_unknown_kwargs(model, kwargs: dict) -> None:
+    """The one call contract's guard: the old ``targets=`` gets a message that explains the change."""
+    if "targets" in kwargs:
         raise ConfigError(
-            f"{type(config).__name__}: d_model={config.d_model} is not divisible by num_heads="
-            f"{config.num_heads}. Each head gets d_model / num_heads dims; choose num_heads among the "
-            f"divisors of {config.d_model}."
+            f"{type(model).__name__}(targets=...) was replaced by labels=: pass the unshifted ids (labels=input_ids "
+            "for a causal LM, -100 = ignore); the model shifts them inside (logits[:, :-1] vs labels[:, 1:]), "
+            "whereas the old targets were the pre-shifted next tokens (targets=ids[:, 1:] becomes labels=ids)"
         )
+    if kwargs:
+        raise TypeError(f"{type(model).__name__}.forward() got unexpected keyword argument(s) {sorted(kwargs)}")
 
 
 class Model(PretrainedMixin, nn.Module):
@@ -48,6 +44,7 @@ class Model(PretrainedMixin, nn.Module):
         super().__init__()
         if not dataclasses.is_dataclass(config):
             raise ConfigError(f"{type(self).__name__} expects a {self.config_class.__name__}, got {type(config).__name__}")
+        check_fits_in_memory(config)  # before a single tensor is allocated
         self.config = config
 
     @property
@@ -138,11 +135,28 @@ class Model(PretrainedMixin, nn.Module):
                     nn.init.zeros_(module.bias)
 
 
-def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the vocabulary; target -100 is ignored (padding, unmasked MLM tokens)."""
-    if targets.shape != logits.shape[:-1]:
+def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each position against its own label (MLM); -100 is ignored.
+
+    logits (B, T, vocab), labels (B, T) -> mean over the labelled positions.
+    """
+    if labels.shape != logits.shape[:-1]:
         raise ShapeError(
-            f"targets shape {shape_str(targets.shape)} does not match logits {shape_str(logits.shape[:-1])} "
-            "(batch, seq_len). For causal LM pass the next tokens (inputs shifted by one)."
+            f"labels shape {shape_str(labels.shape)} does not match logits {shape_str(logits.shape[:-1])} "
+            "(batch, seq_len): give one label per input token (-100 where there is nothing to predict)."
         )
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy: position t predicts labels[t + 1] (the Hugging Face convention).
+
+    ``labels`` are the unshifted ids (usually ``input_ids``), -100 ignored; the shift happens here:
+    loss = CE(logits[:, :-1], labels[:, 1:]).
+    """
+    if labels.shape != logits.shape[:-1]:
+        raise ShapeError(
+            f"labels shape {shape_str(labels.shape)} does not match logits {shape_str(logits.shape[:-1])} "
+            "(batch, seq_len): pass labels=input_ids (unshifted; the model shifts them), without logits_to_keep."
+        )
+    return token_loss(logits[:, :-1], labels[:, 1:])

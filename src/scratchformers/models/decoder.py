@@ -10,7 +10,7 @@ import torch
 
 from scratchformers.errors import ShapeError, shape_str
 from scratchformers.generation.mixin import GenerationMixin
-from scratchformers.models.base import Model, lm_loss
+from scratchformers.models.base import Model, causal_lm_loss, reject_unknown_kwargs
 from scratchformers.models.outputs import CausalLMOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
 from scratchformers.nn.masks import optional_padding_mask
@@ -79,24 +79,28 @@ class DecoderLM(GenerationMixin, Model):
     def forward(
         self,
         input_ids: torch.Tensor,
-        targets: torch.Tensor | None = None,
-        *,
         attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        *,
         position_ids: torch.Tensor | None = None,
         cache: DecoderCache | None = None,
         need_weights: bool = False,
         logits_to_keep: int = 0,
+        **kwargs,
     ) -> CausalLMOutput:
-        """input_ids (B, T) -> logits (B, T, vocab); ``targets`` are the next tokens (-100 ignored).
+        """input_ids (B, T) -> logits (B, T, vocab); with ``labels`` also the next-token loss.
 
         ``attention_mask`` (B, T_past + T): 1 = token, 0 = padding (left padding is fine).
+        ``labels`` (B, T): the unshifted ids (``labels=input_ids``; -100 = ignore), shifted inside:
+        position t is scored on labels[t + 1], as in Hugging Face's causal LMs.
         ``logits_to_keep=n`` computes logits for the last n positions only (generation).
         """
+        reject_unknown_kwargs(self, kwargs)
         hidden, attentions = self.forward_hidden(
             input_ids, attention_mask=attention_mask, position_ids=position_ids, cache=cache, need_weights=need_weights
         )
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
         logits = self.lm_head(hidden)  # (B, T, vocab)
-        loss = lm_loss(logits, targets) if targets is not None else None
+        loss = causal_lm_loss(logits, labels) if labels is not None else None
         return CausalLMOutput(logits=logits, loss=loss, attentions=attentions, last_hidden_state=hidden)

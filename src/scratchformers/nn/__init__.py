@@ -1,8 +1,9 @@
 """Transformer building blocks: attention, masks, positional encodings, layers, KV cache."""
 
 from scratchformers.nn.attention import MultiHeadAttention, scaled_dot_product_attention
+from scratchformers.nn.block import TransformerBlock
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
-from scratchformers.nn.layers import FeedForward, LayerNorm, RMSNorm, TransformerBlock
+from scratchformers.nn.layers import FeedForward, LayerNorm, RMSNorm
 from scratchformers.nn.masks import causal_mask, combine_masks, padding_mask
 from scratchformers.nn.positional import (
     ALiBi,

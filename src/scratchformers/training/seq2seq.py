@@ -1,8 +1,8 @@
 """Sequence-to-sequence training of :class:`~scratchformers.models.EncoderDecoder` (teacher forcing).
 
-Batches carry the source (``input_ids`` + ``attention_mask``), the decoder input (``[BOS] + target``)
-with its padding mask, and the ``targets`` (``target + [EOS]``, -100 on padding), so the decoder learns
-to predict each target token from the previous ones and the encoder memory via cross-attention.
+Batches carry the source (``input_ids`` + ``attention_mask``) and the ``labels`` (``target + [EOS]``, -100 on padding); the model reads the labels shifted right behind
+``[BOS]`` (``[BOS] + target``), so the decoder learns to predict each target token from the previous ones
+and the encoder memory via cross-attention.
 The synthetic string-reversal task shows the whole pipeline learning in well under a minute on CPU.
 """
 
@@ -19,7 +19,7 @@ PAD, BOS, EOS = 0, 1, 2
 
 def seq2seq_example(source: list[int], target: list[int]) -> dict:
     """One training example from a source and a target id list (without BOS/EOS)."""
-    return {"input_ids": source + [EOS], "decoder_input_ids": [BOS] + target, "targets": target + [EOS]}
+    return {"input_ids": source + [EOS], "labels": target + [EOS]}
 
 
 class ReversalData:

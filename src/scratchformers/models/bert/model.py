@@ -12,10 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.models.base import Model, check_config, check_heads, lm_loss
 from scratchformers.models.bert import convert
+from scratchformers.models.base import Model, reject_unknown_kwargs, token_loss
+from scratchformers.models.blocks import BlockSpec
+from scratchformers.models.config import validate_config
 from scratchformers.models.outputs import EncoderOutput, MaskedLMOutput, SequenceClassifierOutput
-from scratchformers.nn.layers import ACTIVATIONS, LayerNorm, TransformerBlock
+from scratchformers.nn.layers import ACTIVATIONS, LayerNorm
 from scratchformers.nn.masks import optional_padding_mask
 from scratchformers.utils import tracing
 
@@ -31,13 +33,29 @@ class BertConfig:
     type_vocab_size: int = 2
     dropout: float = 0.1
     attention_dropout: float = 0.1
-    layer_norm_eps: float = 1e-12
+    norm_eps: float = 1e-12
     activation: str = "gelu"
     pad_token_id: int = 0
     num_labels: int = 2
     pooling: str = "cls"  # classifier input: "cls" (pooler over [CLS]) or "mean" (masked mean)
     classifier_dropout: float | None = None  # None = dropout
     init_std: float = 0.02
+
+    def __post_init__(self):
+        validate_config(
+            self,
+            positive=("vocab_size", "max_positions", "num_layers", "num_heads", "d_model", "d_ff", "type_vocab_size",
+                      "num_labels", "init_std"),
+            probabilities=("dropout", "attention_dropout", "classifier_dropout"),
+            choices={"activation": tuple(ACTIVATIONS), "pooling": ("cls", "mean")},
+        )
+        if not 0 <= self.pad_token_id < self.vocab_size:
+            raise ConfigError(f"BertConfig.pad_token_id={self.pad_token_id} is invalid: expected an id in "
+                              f"[0, vocab_size={self.vocab_size}); set it to the tokenizer's [PAD] id")
+
+    def block_spec(self) -> BlockSpec:
+        return BlockSpec(self.d_model, self.num_heads, self.d_ff, activation=self.activation, norm_eps=self.norm_eps,
+                         norm_first=False, dropout=self.dropout, attention_dropout=self.attention_dropout)  # Post-LN
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -54,7 +72,7 @@ class BertEmbeddings(nn.Module):
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
         self.position_embedding = nn.Embedding(config.max_positions, config.d_model)
         self.token_type_embedding = nn.Embedding(config.type_vocab_size, config.d_model)
-        self.norm = LayerNorm(config.d_model, config.layer_norm_eps)
+        self.norm = LayerNorm(config.d_model, config.norm_eps)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, input_ids, token_type_ids, position_ids):
@@ -68,36 +86,15 @@ class BertModel(Model):
 
     def __init__(self, config: BertConfig, *, with_pooler: bool = True):
         super().__init__(config)
-        positive = (lambda v: v > 0, "must be > 0")
-        check_config(
-            config,
-            vocab_size=positive,
-            max_positions=positive,
-            num_layers=positive,
-            num_labels=positive,
-            pooling=(lambda v: v in ("cls", "mean"), "must be 'cls' or 'mean'"),
-            activation=(lambda v: v in ACTIVATIONS, f"must be one of {list(ACTIVATIONS)}"),
-        )
-        check_heads(config)
         self.embeddings = BertEmbeddings(config)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(
-                config.d_model,
-                config.num_heads,
-                config.d_ff,
-                norm_first=False,  # BERT is Post-LN
-                activation=config.activation,
-                norm_eps=config.layer_norm_eps,
-                dropout=config.dropout,
-                attention_dropout=config.attention_dropout,
-            )
-            for _ in range(config.num_layers)
-        )
+        self.blocks = config.block_spec().stack(config.num_layers)
         self.pooler = nn.Linear(config.d_model, config.d_model) if with_pooler else None
         self.init_weights("normal", config.init_std)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, need_weights=False):
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, need_weights=False,
+                **kwargs):
         """input_ids (B, T) -> last_hidden_state (B, T, d), pooler_output tanh(W h_[CLS]) (B, d)."""
+        reject_unknown_kwargs(self, kwargs)
         self.check_input_ids(input_ids)
         batch, length = input_ids.shape
         for name, tensor in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
@@ -129,17 +126,19 @@ class BertForMaskedLM(Model):
         super().__init__(config)
         self.bert = BertModel(config, with_pooler=False)
         self.mlm_transform = nn.Linear(config.d_model, config.d_model)
-        self.mlm_norm = LayerNorm(config.d_model, config.layer_norm_eps)
+        self.mlm_norm = LayerNorm(config.d_model, config.norm_eps)
         self.mlm_decoder = nn.Linear(config.d_model, config.vocab_size)
         self.init_weights("normal", config.init_std)
         self.mlm_decoder.weight = self.bert.embeddings.token_embedding.weight
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, labels=None, need_weights=False):
-        """``labels`` (B, T): original ids at masked positions, -100 elsewhere."""
+    def forward(self, input_ids, attention_mask=None, labels=None, *, token_type_ids=None, position_ids=None,
+                need_weights=False, **kwargs):
+        """``labels`` (B, T): original ids at masked positions, -100 elsewhere (no shift)."""
+        reject_unknown_kwargs(self, kwargs)
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, need_weights=need_weights)
         h = self.mlm_norm(ACTIVATIONS[self.config.activation](self.mlm_transform(out.last_hidden_state)))
         logits = self.mlm_decoder(h)  # (B, T, vocab)
-        loss = lm_loss(logits, labels) if labels is not None else None
+        loss = token_loss(logits, labels) if labels is not None else None
         return MaskedLMOutput(logits=logits, loss=loss, attentions=out.attentions)
 
 
@@ -157,7 +156,10 @@ class BertForSequenceClassification(Model):
         self.classifier = nn.Linear(config.d_model, config.num_labels)
         self.init_weights("normal", config.init_std)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, *, labels=None, need_weights=False):
+    def forward(self, input_ids, attention_mask=None, labels=None, *, token_type_ids=None, position_ids=None,
+                need_weights=False, **kwargs):
+        """``labels`` (B,): the class of each sequence."""
+        reject_unknown_kwargs(self, kwargs)
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, need_weights=need_weights)
         if self.config.pooling == "cls":
             pooled = out.pooler_output

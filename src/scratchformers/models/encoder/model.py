@@ -13,9 +13,11 @@ import torch
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.models.base import Model, check_config, check_heads
+from scratchformers.models.base import Model, reject_unknown_kwargs
+from scratchformers.models.blocks import BlockSpec
+from scratchformers.models.config import validate_config
 from scratchformers.models.outputs import EncoderOutput
-from scratchformers.nn.layers import TransformerBlock, make_norm
+from scratchformers.nn.layers import ACTIVATIONS, make_norm
 from scratchformers.nn.masks import combine_masks, optional_padding_mask
 from scratchformers.nn.positional import (
     ALiBi,
@@ -25,6 +27,23 @@ from scratchformers.nn.positional import (
 )
 
 POSITIONAL = ("sinusoidal", "learned", "rope", "alibi", "none")
+NORMS = ("layernorm", "rmsnorm")
+
+
+def validate_stack_config(config, positional=POSITIONAL, sizes=()) -> None:
+    """The checks the encoder and the encoder-decoder configs share (same field names)."""
+    validate_config(
+        config,
+        positive=("vocab_size", "max_positions", "num_heads", "d_model", "d_ff", *sizes),
+        probabilities=("dropout",),
+        choices={"positional": positional, "activation": (*ACTIVATIONS, "swiglu"), "norm": NORMS},
+    )
+
+
+def stack_block_spec(config, *, causal: bool = False, cross_attention: bool = False) -> BlockSpec:
+    return BlockSpec(config.d_model, config.num_heads, config.d_ff, activation=config.activation, norm=config.norm,
+                     norm_eps=config.norm_eps, norm_first=config.norm_first, causal=causal,
+                     cross_attention=cross_attention, dropout=config.dropout)
 
 
 @dataclass
@@ -40,9 +59,12 @@ class EncoderConfig:
     norm_first: bool = True
     activation: str = "relu"
     norm: str = "layernorm"
-    layer_norm_eps: float = 1e-5
+    norm_eps: float = 1e-5
     scale_embeddings: bool = True  # multiply token embeddings by sqrt(d_model), as in Vaswani et al.
     pad_token_id: int = 0
+
+    def __post_init__(self):
+        validate_stack_config(self, sizes=("num_layers",))
 
 
 class PositionalInput(nn.Module):
@@ -79,33 +101,16 @@ class TransformerEncoder(Model):
 
     def __init__(self, config: EncoderConfig):
         super().__init__(config)
-        check_config(
-            config,
-            positional=(lambda v: v in POSITIONAL, f"must be one of {POSITIONAL}"),
-            num_layers=(lambda v: v > 0, "must be > 0"),
-            dropout=(lambda v: 0.0 <= v < 1.0, "must be in [0, 1)"),
-        )
-        check_heads(config)
         self.input = PositionalInput(config)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(
-                config.d_model,
-                config.num_heads,
-                config.d_ff,
-                norm_first=config.norm_first,
-                activation=config.activation,
-                norm=config.norm,
-                norm_eps=config.layer_norm_eps,
-                dropout=config.dropout,
-            )
-            for _ in range(config.num_layers)
-        )
+        self.blocks = stack_block_spec(config).stack(config.num_layers)
         # Pre-LN leaves the residual stream un-normalised; the original Post-LN does not need this.
-        self.final_norm = make_norm(config.norm, config.d_model, config.layer_norm_eps) if config.norm_first else None
+        self.final_norm = make_norm(config.norm, config.d_model, config.norm_eps) if config.norm_first else None
         self.init_weights("xavier")
 
-    def forward(self, input_ids=None, attention_mask=None, *, inputs_embeds=None, need_weights=False) -> EncoderOutput:
+    def forward(self, input_ids=None, attention_mask=None, *, inputs_embeds=None, need_weights=False,
+                **kwargs) -> EncoderOutput:
         """input_ids (B, T) or inputs_embeds (B, T, d_model) -> last_hidden_state (B, T, d_model)."""
+        reject_unknown_kwargs(self, kwargs)
         if (input_ids is None) == (inputs_embeds is None):
             raise ConfigError("pass exactly one of input_ids or inputs_embeds")
         if input_ids is not None:
@@ -117,6 +122,11 @@ class TransformerEncoder(Model):
             batch, length = inputs_embeds.shape[:2]
             if length > self.max_positions:
                 self.check_input_ids(torch.zeros(batch, length, dtype=torch.long))  # same clear error
+        if attention_mask is not None and attention_mask.shape != (batch, length):
+            raise ShapeError(
+                f"attention_mask must be (batch, seq) = {shape_str((batch, length))} like the source, got "
+                f"{shape_str(attention_mask.shape)}; pass decoder inputs by keyword (decoder_input_ids=...)"
+            )
         position_ids = torch.arange(length, device=(input_ids if input_ids is not None else inputs_embeds).device)[None]
         x = self.input(input_ids, position_ids, inputs_embeds=inputs_embeds)
         mask = combine_masks(

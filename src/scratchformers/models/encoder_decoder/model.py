@@ -1,4 +1,10 @@
-"""The original transformer: an encoder, and a causal decoder that cross-attends to it."""
+"""The original transformer: an encoder, and a causal decoder that cross-attends to it.
+
+Training call (teacher forcing, as Hugging Face's seq2seq models): ``model(source_ids, attention_mask,
+labels=target_ids)``. ``labels`` (B, Tt) are the target tokens (-100 = ignore); the decoder reads
+them shifted right behind the start token, ``decoder_input_ids = [bos_token_id] + labels[:, :-1]``
+(-100 read as pad_token_id), and position t is scored on labels[t].
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,25 @@ from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.generation.mixin import EncoderDecoderGenerationMixin
-from scratchformers.models.base import Model, lm_loss
-from scratchformers.models.encoder import EncoderConfig, PositionalInput, TransformerEncoder
+from scratchformers.models.base import Model, reject_unknown_kwargs, token_loss
+from scratchformers.models.encoder import (
+    EncoderConfig,
+    PositionalInput,
+    TransformerEncoder,
+    stack_block_spec,
+    validate_stack_config,
+)
 from scratchformers.models.outputs import Seq2SeqOutput
 from scratchformers.nn.kv_cache import DecoderCache, KVCache
-from scratchformers.nn.layers import TransformerBlock, make_norm
+from scratchformers.nn.layers import make_norm
 from scratchformers.nn.masks import optional_padding_mask
+
+
+def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tensor:
+    """Decoder inputs from labels: (B, T) -> [start] + labels[:, :-1], with -100 replaced by pad_id."""
+    shifted = labels.new_full(labels.shape, start_id)
+    shifted[:, 1:] = labels[:, :-1]
+    return shifted.masked_fill(shifted == -100, pad_id)
 
 
 @dataclass
@@ -31,11 +50,19 @@ class EncoderDecoderConfig:
     norm_first: bool = True
     activation: str = "relu"
     norm: str = "layernorm"
-    layer_norm_eps: float = 1e-5
+    norm_eps: float = 1e-5
     scale_embeddings: bool = True
     pad_token_id: int = 0
-    bos_token_id: int = 1
+    bos_token_id: int = 1  # also the decoder start token
     eos_token_id: int = 2
+
+    def __post_init__(self):
+        validate_stack_config(self, positional=("sinusoidal", "learned"),
+                              sizes=("num_encoder_layers", "num_decoder_layers"))
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            if not 0 <= getattr(self, name) < self.vocab_size:
+                raise ConfigError(f"EncoderDecoderConfig.{name}={getattr(self, name)} is invalid: expected an id in "
+                                  f"[0, vocab_size={self.vocab_size}); set it to the tokenizer's id")
 
     @property
     def num_layers(self) -> int:  # used by init and the doctor
@@ -51,26 +78,10 @@ class EncoderDecoder(EncoderDecoderGenerationMixin, Model):
 
     def __init__(self, config: EncoderDecoderConfig):
         super().__init__(config)
-        if config.positional not in ("sinusoidal", "learned"):
-            raise ConfigError(f"EncoderDecoder positional must be 'sinusoidal' or 'learned', got {config.positional!r}")
         self.encoder = TransformerEncoder(config.encoder_config())
         self.decoder_input = PositionalInput(config.encoder_config())
-        self.decoder_blocks = nn.ModuleList(
-            TransformerBlock(
-                config.d_model,
-                config.num_heads,
-                config.d_ff,
-                norm_first=config.norm_first,
-                causal=True,
-                cross_attention=True,
-                activation=config.activation,
-                norm=config.norm,
-                norm_eps=config.layer_norm_eps,
-                dropout=config.dropout,
-            )
-            for _ in range(config.num_decoder_layers)
-        )
-        self.decoder_norm = make_norm(config.norm, config.d_model, config.layer_norm_eps) if config.norm_first else None
+        self.decoder_blocks = stack_block_spec(config, causal=True, cross_attention=True).stack(config.num_decoder_layers)
+        self.decoder_norm = make_norm(config.norm, config.d_model, config.norm_eps) if config.norm_first else None
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.init_weights("xavier")
         # One vocabulary: the decoder reads and writes the encoder's embedding table.
@@ -103,22 +114,29 @@ class EncoderDecoder(EncoderDecoderGenerationMixin, Model):
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
-        decoder_input_ids: torch.Tensor | None = None,
-        *,
         attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        decoder_input_ids: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
-        targets: torch.Tensor | None = None,
+        *,
         encoder_out: torch.Tensor | None = None,
         cache: DecoderCache | None = None,
         need_weights: bool = False,
         logits_to_keep: int = 0,
+        **kwargs,
     ) -> Seq2SeqOutput:
-        """Teacher forcing: decoder_input_ids = [BOS] + target[:-1], targets = target (-100 = pad).
+        """Source ``input_ids`` (B, Ts) + ``attention_mask`` -> decoder logits (B, Tt, vocab).
 
-        ``encoder_out`` (B, Ts, d) skips the encoder (generation encodes once).
+        ``labels`` (B, Tt): the target (-100 = ignore); without ``decoder_input_ids`` the decoder
+        reads the labels shifted right behind ``bos_token_id``. ``encoder_out`` (B, Ts, d) skips the
+        encoder (generation encodes once); ``attention_mask`` still masks the source padding.
         """
+        reject_unknown_kwargs(self, kwargs)
         if decoder_input_ids is None:
-            raise ConfigError("EncoderDecoder needs decoder_input_ids (start with the BOS id)")
+            if labels is None:
+                raise ConfigError("EncoderDecoder needs labels= (the target, shifted right inside) or decoder_input_ids= "
+                                  "(starting with bos_token_id)")
+            decoder_input_ids = shift_right(labels, self.config.bos_token_id, self.config.pad_token_id)
         if encoder_out is None:
             if input_ids is None:
                 raise ConfigError("pass input_ids (source tokens) or a precomputed encoder_out")
@@ -152,7 +170,7 @@ class EncoderDecoder(EncoderDecoderGenerationMixin, Model):
         if logits_to_keep:
             x = x[:, -logits_to_keep:]
         logits = self.lm_head(x)  # (B, Tq, vocab)
-        loss = lm_loss(logits, targets) if targets is not None else None
+        loss = token_loss(logits, labels) if labels is not None else None
         return Seq2SeqOutput(
             logits=logits,
             loss=loss,

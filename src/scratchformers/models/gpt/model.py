@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scratchformers.models.base import check_config, check_heads
+from scratchformers.models.blocks import BlockSpec
+from scratchformers.models.config import validate_config
 from scratchformers.models.decoder import DecoderLM
 from scratchformers.models.gpt import convert
-from scratchformers.nn.layers import LayerNorm, TransformerBlock
+from scratchformers.nn.layers import ACTIVATIONS, LayerNorm
 from scratchformers.nn.positional import LearnedPositionalEmbedding
 
 
@@ -24,14 +25,24 @@ class GPTConfig:
     d_ff: int | None = None  # default 4 * d_model
     dropout: float = 0.0
     bias: bool = True
-    layer_norm_eps: float = 1e-5
+    norm_eps: float = 1e-5
     tie_weights: bool = True
     activation: str = "gelu_tanh"
     init_std: float = 0.02
 
     def __post_init__(self):
-        if self.d_ff is None:
+        if self.d_ff is None and isinstance(self.d_model, int):
             self.d_ff = 4 * self.d_model
+        validate_config(
+            self,
+            positive=("vocab_size", "max_positions", "num_layers", "num_heads", "d_model", "d_ff", "init_std"),
+            probabilities=("dropout",),
+            choices={"activation": (*ACTIVATIONS, "swiglu")},
+        )
+
+    def block_spec(self) -> BlockSpec:
+        return BlockSpec(self.d_model, self.num_heads, self.d_ff, activation=self.activation, norm_eps=self.norm_eps,
+                         bias=self.bias, causal=True, dropout=self.dropout)
 
 
 class GPT(DecoderLM):
@@ -42,36 +53,12 @@ class GPT(DecoderLM):
 
     def __init__(self, config: GPTConfig):
         super().__init__(config)
-        positive = (lambda v: v > 0, "must be > 0")
-        check_config(
-            config,
-            vocab_size=positive,
-            max_positions=positive,
-            num_layers=positive,
-            num_heads=positive,
-            d_model=positive,
-            dropout=(lambda v: 0.0 <= v < 1.0, "must be in [0, 1)"),
-        )
-        check_heads(config)
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
         self.position_embedding = LearnedPositionalEmbedding(config.max_positions, config.d_model)
         self.rope = None  # positions are added to the embeddings, not rotated into q and k
         self.dropout = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(
-                config.d_model,
-                config.num_heads,
-                config.d_ff,
-                norm_first=True,
-                causal=True,
-                activation=config.activation,
-                norm_eps=config.layer_norm_eps,
-                bias=config.bias,
-                dropout=config.dropout,
-            )
-            for _ in range(config.num_layers)
-        )
-        self.final_norm = LayerNorm(config.d_model, config.layer_norm_eps, bias=config.bias)
+        self.blocks = config.block_spec().stack(config.num_layers)
+        self.final_norm = LayerNorm(config.d_model, config.norm_eps, bias=config.bias)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.init_weights("normal", config.init_std)
         self.tie_weights()

@@ -57,13 +57,7 @@ def config_from_hf(hf: dict, model_class: type):
     for key, supported in (("attention_bias", False), ("mlp_bias", False), ("hidden_act", "silu")):
         if hf.get(key, supported) != supported:
             raise ConfigError(f"Llama config {key}={hf[key]!r} is not supported by scratchformers (needs {supported!r})")
-    head_dim = hf.get("head_dim") or d_model // heads
-    if head_dim * heads != d_model:
-        raise ConfigError(
-            f"Llama config head_dim={head_dim} * num_attention_heads={heads} != hidden_size={d_model}; "
-            "scratchformers' Llama derives head_dim = hidden_size / num_attention_heads"
-        )
-    return model_class.config_class(
+    config = model_class.config_class(  # validates types, ranges and head counts first
         vocab_size=hf.get("vocab_size", 32000),
         max_positions=hf.get("max_position_embeddings", 2048),
         num_layers=hf.get("num_hidden_layers", 32),
@@ -71,12 +65,19 @@ def config_from_hf(hf: dict, model_class: type):
         num_kv_heads=hf.get("num_key_value_heads") or heads,
         d_model=d_model,
         d_ff=hf.get("intermediate_size", 11008),
-        rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
+        norm_eps=hf.get("rms_norm_eps", 1e-6),
         rope_base=_rope_theta(hf),
         tie_weights=hf.get("tie_word_embeddings", False),
         dropout=hf.get("attention_dropout", 0.0),
         init_std=hf.get("initializer_range", 0.02),
     )
+    head_dim = hf.get("head_dim")
+    if head_dim is not None and head_dim * heads != d_model:
+        raise ConfigError(
+            f"Llama config head_dim={head_dim} * num_attention_heads={heads} != hidden_size={d_model}; "
+            "scratchformers' Llama derives head_dim = hidden_size / num_attention_heads"
+        )
+    return config
 
 
 def config_to_hf(config, model_class: type) -> dict:
@@ -90,7 +91,7 @@ def config_to_hf(config, model_class: type) -> dict:
         "hidden_size": config.d_model,
         "head_dim": config.d_model // config.num_heads,
         "intermediate_size": config.d_ff,
-        "rms_norm_eps": config.rms_norm_eps,
+        "rms_norm_eps": config.norm_eps,
         "rope_theta": config.rope_base,
         "rope_parameters": {"rope_type": "default", "rope_theta": config.rope_base},
         "tie_word_embeddings": config.tie_weights,
