@@ -5,7 +5,7 @@ import time
 import torch
 
 from scratchformers.models import EncoderDecoder, EncoderDecoderConfig
-from scratchformers.models.encoder_decoder import shift_right
+from scratchformers.models.encoder_decoder.model import shift_right
 from scratchformers.training.seq2seq import BOS, EOS, PAD, ReversalData, exact_match
 from scratchformers.training.trainer import Trainer
 

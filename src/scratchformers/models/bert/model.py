@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from scratchformers.errors import ConfigError, ShapeError, shape_str
-from scratchformers.models.bert import convert
 from scratchformers.models.base import Model, reject_unknown_kwargs, token_loss
+from scratchformers.models.bert import convert
 from scratchformers.models.blocks import BlockSpec
 from scratchformers.models.config import validate_config
 from scratchformers.models.outputs import EncoderOutput, MaskedLMOutput, SequenceClassifierOutput

@@ -16,7 +16,7 @@ from torch import nn
 from scratchformers.errors import ConfigError, ShapeError, shape_str
 from scratchformers.generation.mixin import EncoderDecoderGenerationMixin
 from scratchformers.models.base import Model, reject_unknown_kwargs, token_loss
-from scratchformers.models.encoder import (
+from scratchformers.models.encoder.model import (
     EncoderConfig,
     PositionalInput,
     TransformerEncoder,
