@@ -144,14 +144,15 @@ def corpus(run: DemoRun) -> list[str]:
 # ----------------------------------------------------------------------------- 1. tokenizer
 def step_tokenizer(run: DemoRun) -> dict:
     from scratchformers.tokenizers import ByteLevelBPETokenizer
-    from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table, plot_comparison
+    from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table
+    from scratchformers.viz.tokenizers import plot_vocab_comparison
 
     s, texts = run.settings, corpus(run)
     print(f"{len(texts)} Rotten Tomatoes snippets; each kind trained on 90%, measured on the held-out 10%")
     rows = compare_vocab_sizes(texts, s.compare_vocab_sizes, s.compare_kinds, show_progress=True)
     table = format_table(rows)
     print(table)
-    plot = plot_comparison(rows, run.path("tokenizer_tradeoff.png"))
+    plot = plot_vocab_comparison(rows, run.path("tokenizer_tradeoff.png"))
     tokenizer = ByteLevelBPETokenizer.train(texts, s.vocab_size, special_tokens=(EOT,), show_progress=True)
     tokenizer.save(run.path("tokenizer"))
     run.objects["tokenizer"] = tokenizer
