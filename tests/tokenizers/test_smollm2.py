@@ -79,8 +79,9 @@ def reference(smollm2_gguf):
     ByteLevel pre-tokenizer, so "42" becomes one token; SmolLM2's own tokenizer.json and llama.cpp
     isolate each digit first (see the test above), so the reference gets that Digits step too.
     """
-    from tokenizers import pre_tokenizers
     from transformers import AutoTokenizer
+
+    from tokenizers import pre_tokenizers
 
     hf = AutoTokenizer.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name).backend_tokenizer
     assert hf.pre_tokenizer.__class__.__name__ == "ByteLevel"  # what is being corrected

@@ -13,8 +13,9 @@ from functools import partial
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import check_texts
+from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
-from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
+from scratchformers.tokenizers.training import count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
 END_OF_WORD = "</w>"

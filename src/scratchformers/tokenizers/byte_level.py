@@ -20,6 +20,7 @@ from itertools import chain
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, check_texts
+from scratchformers.tokenizers.merging import LONG_WORD, apply_merges, merge_ids
 from scratchformers.tokenizers.pretokenize import (
     PATTERNS,
     RegexPreTokenizer,
@@ -28,7 +29,7 @@ from scratchformers.tokenizers.pretokenize import (
     resolve_pattern,
     unicode_to_bytes,
 )
-from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
+from scratchformers.tokenizers.training import count_words, learn_merges
 
 UNKNOWN_BYTES = ("error", "skip")
 
@@ -116,6 +117,8 @@ class ByteLevelBPETokenizer(Tokenizer):
         self.ignore_merges = ignore_merges
         self.unknown_bytes = unknown_bytes
         self.add_bos_token = add_bos_token
+        if add_bos_token and self.bos_token is None:
+            raise ConfigError("add_bos_token=True needs a bos_token (e.g. bos_token='<s>', one of the special tokens)")
         self._pre = RegexPreTokenizer(self.pattern, split_digits)
         self._ranks = {pair: rank for rank, pair in enumerate(self.merges)}
         self._check_merges()
@@ -128,6 +131,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         self._id_bytes = [b"" if t is None else self._token_bytes(t, u2b) for t in self._id_to_token]
         self._byte_token = bytes_to_unicode()
         self.missing_bytes = frozenset(b for b, t in self._byte_token.items() if t not in self.vocab)
+        self._merges_by_id: dict[int, tuple[int, int]] | None = None
         self._cache = _PieceCache(self._encode_piece, cache_size)
         self._cache_lookup = self._cache.__getitem__
         self._split = self._pre.split
@@ -187,7 +191,18 @@ class ByteLevelBPETokenizer(Tokenizer):
             if whole is not None:
                 return [whole]
         vocab = self.vocab
+        if len(chars) > LONG_WORD:  # a long piece (a line without spaces): heap merge on ids
+            return merge_ids([vocab[c] for c in chars], self._merge_table().get, self.vocab_size)
         return [vocab[t] for t in apply_merges(chars, self._ranks)]
+
+    def _merge_table(self) -> dict[int, tuple[int, int]]:
+        """``left_id * vocab_size + right_id -> (rank, merged_id)``, built on first use."""
+        if self._merges_by_id is None:
+            vocab, width = self.vocab, self.vocab_size
+            self._merges_by_id = {
+                vocab[a] * width + vocab[b]: (self._ranks[(a, b)], vocab[a + b]) for a, b in self.merges
+            }
+        return self._merges_by_id
 
     def _encode_around_missing(self, piece: str, data: bytes) -> list[int]:
         """A byte without a token: an error naming it, or (``"skip"``) dropped before the merges,

@@ -1,4 +1,4 @@
-"""The BPE core shared by classic and byte-level BPE: learning merges, and applying them.
+"""The BPE trainer shared by classic and byte-level BPE (applying merges: ``merging.py``).
 
 Speed comes from four ideas (the first three as in HF ``tokenizers``' trainer, which this mirrors
 step by step so the merges come out identical):
@@ -205,7 +205,9 @@ def learn_merges(
         if -neg != true_count:  # stale: some occurrences were merged away since it was pushed
             heapq.heappush(queue, entry(pair, true_count, pos))
             continue
-        if true_count < 1 or min_frequency > true_count:
+        if true_count < 1:  # every count left is zero: nothing to merge
+            break
+        if min_frequency > true_count:
             reason = (
                 f"the most frequent remaining pair occurs {true_count} times, below "
                 f"min_frequency={min_frequency}"
@@ -288,77 +290,3 @@ def dedupe_merges(merges: list[tuple[int, int, int]]) -> list[tuple[int, int, in
     """A pair merged twice (possible after id reuse) keeps its *last* rank, as HF's HashMap does."""
     last = {(a, b): r for r, (a, b, _) in enumerate(merges)}
     return [m for r, m in enumerate(merges) if last[(m[0], m[1])] == r]
-
-
-def apply_merges(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
-    """Encode one word with learned merges: repeatedly merge the adjacent pair with the lowest rank
-    (leftmost first) until no ranked pair is left (GPT-2's, Sennrich's and tiktoken's ``bpe``).
-
-    Short words rescan their pairs after each merge; long ones (a line without spaces) use a heap
-    of ``(rank, position)`` over a linked list, so the cost is O(n log n), not O(n^2).
-    """
-    if len(symbols) > _LONG_WORD:
-        return _apply_merges_heap(symbols, ranks)
-    while len(symbols) > 1:
-        best_rank, best = None, None
-        for pair in zip(symbols, symbols[1:]):
-            rank = ranks.get(pair)
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best_rank, best = rank, pair
-        if best is None:
-            break
-        left, right = best
-        merged, out, i, n = left + right, [], 0, len(symbols)
-        while i < n:
-            if i < n - 1 and symbols[i] == left and symbols[i + 1] == right:
-                out.append(merged)
-                i += 2
-            else:
-                out.append(symbols[i])
-                i += 1
-        symbols = out
-    return symbols
-
-
-_LONG_WORD = 48  # symbols; above this the heap pays for itself (measured on GPT-2 pieces)
-
-
-def _apply_merges_heap(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
-    """:func:`apply_merges` for long words: pop the lowest ``(rank, position)``, merge, push the
-    two new neighbour pairs. Entries whose symbols changed since they were pushed are skipped.
-
-    Merging every occurrence of the best pair left to right (GPT-2) equals merging the leftmost
-    lowest-ranked pair one at a time (tiktoken): a merge never creates another copy of its pair.
-    """
-    sym = list(symbols)
-    n = len(sym)
-    nxt = list(range(1, n + 1))
-    nxt[-1] = -1
-    prv = list(range(-1, n - 1))
-    get = ranks.get
-    heap = [(r, i, sym[i], sym[i + 1]) for i in range(n - 1) if (r := get((sym[i], sym[i + 1]))) is not None]
-    heapq.heapify(heap)
-    while heap:
-        _, p, left, right = heapq.heappop(heap)
-        q = nxt[p] if sym[p] == left else -1
-        if q < 0 or sym[q] != right:  # stale: a neighbour was merged since
-            continue
-        merged = left + right
-        sym[p], sym[q] = merged, None
-        after = nxt[q]
-        nxt[p] = after
-        if after >= 0:
-            prv[after] = p
-            r = get((merged, sym[after]))
-            if r is not None:
-                heapq.heappush(heap, (r, p, merged, sym[after]))
-        before = prv[p]
-        if before >= 0:
-            r = get((sym[before], merged))
-            if r is not None:
-                heapq.heappush(heap, (r, before, sym[before], merged))
-    out, p = [], 0
-    while p >= 0:
-        out.append(sym[p])
-        p = nxt[p]
-    return out
