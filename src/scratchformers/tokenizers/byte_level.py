@@ -69,6 +69,13 @@ def _without_surrogates(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # surrogates: trained on what encode will see
+        return _without_surrogates(text).encode("utf-8")
+
+
 class ByteLevelBPETokenizer(Tokenizer):
     """Byte-level BPE (GPT-2, RoBERTa, SmolLM2, tiktoken encodings).
 
@@ -327,7 +334,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         token_id = {t: i for i, t in enumerate(id_to_token)}
         byte_id = [token_id[bytes_to_unicode()[b]] for b in range(256)]
         to_id = byte_id.__getitem__
-        words = [list(map(to_id, w.encode("utf-8", "surrogatepass"))) for w in word_counts]
+        words = [list(map(to_id, _utf8(w))) for w in word_counts]
         merges = learn_merges(
             words,
             list(word_counts.values()),
