@@ -232,3 +232,39 @@ def test_byte_level_add_special_tokens_like_hf(gpt2, tmp_path):
     assert load_tokenizer_json(Path(folder) / "tokenizer.json").encode("hi") == [50256, *gpt2.encode("hi")]
     with pytest.raises(ConfigError, match="bos_token"):
         ByteLevelBPETokenizer(gpt2.get_vocab(), gpt2.merges, add_bos_token=True)
+
+
+def _reference_bpe(symbols: list[str], ranks: dict) -> list[str]:
+    """openai/gpt-2 encoder.py's ``bpe``, written out: merge the lowest-ranked pair everywhere."""
+    word = list(symbols)
+    while len(word) > 1:
+        pairs = set(zip(word, word[1:]))
+        best = min(pairs, key=lambda p: ranks.get(p, float("inf")))
+        if best not in ranks:
+            break
+        out, i = [], 0
+        while i < len(word):
+            if i < len(word) - 1 and (word[i], word[i + 1]) == best:
+                out.append(word[i] + word[i + 1])
+                i += 2
+            else:
+                out.append(word[i])
+                i += 1
+        word = out
+    return word
+
+
+def test_classic_bpe_long_words_merge_like_the_reference(rt_texts):
+    """Classic BPE words above the heap threshold (string symbols) against GPT-2's ``bpe``."""
+    import random
+
+    from scratchformers.tokenizers.merging import LONG_WORD
+
+    tok = BPETokenizer.train(rt_texts[:1000], 800, show_progress=False)
+    rng = random.Random(1)
+    letters = _letters(rt_texts, 5000)
+    for size in (LONG_WORD + 1, 200, 1000):
+        start = rng.randrange(0, len(letters) - size)
+        word = letters[start : start + size]
+        expected = _reference_bpe([*word, "</w>"], tok._ranks)
+        assert tok.tokenize(word) == expected
