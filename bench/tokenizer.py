@@ -79,7 +79,7 @@ def bench_training(lines: list[str], vocab_size: int, repeats: int) -> dict:
     trained = {}
 
     def ours(path):
-        trained["ours"] = ByteLevelBPETokenizer.train([path], vocab_size, show_progress=False)
+        trained["ours"] = ByteLevelBPETokenizer.train_from_files([path], vocab_size, show_progress=False)
 
     def hf(path):
         tok = Tokenizer(models.BPE())
@@ -119,13 +119,13 @@ def bench_encoding() -> dict:
     from transformers import GPT2TokenizerFast
 
     from scratchformers.assets import asset_path, rotten_tomatoes
-    from scratchformers.tokenizers import ByteLevelBPETokenizer
+    from scratchformers.tokenizers import load_gpt2_files
 
     folder = asset_path("gpt2-tokenizer")
     texts, _ = rotten_tomatoes()
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
 
-    ours = ByteLevelBPETokenizer.from_gpt2_files(folder)
+    ours = load_gpt2_files(folder)
     start = time.perf_counter()
     cold = [ours.encode(t) for t in texts]
     cold_s = time.perf_counter() - start

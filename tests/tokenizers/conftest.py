@@ -33,9 +33,9 @@ _ADVERSARIAL = [
 
 @pytest.fixture(scope="session")
 def gpt2(gpt2_tokenizer_dir):
-    from scratchformers.tokenizers import ByteLevelBPETokenizer
+    from scratchformers.tokenizers import load_gpt2_files
 
-    return ByteLevelBPETokenizer.from_gpt2_files(gpt2_tokenizer_dir)
+    return load_gpt2_files(gpt2_tokenizer_dir)
 
 
 @pytest.fixture(scope="session")

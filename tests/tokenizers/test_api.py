@@ -18,7 +18,9 @@ from scratchformers.tokenizers import (
     WordLevelTokenizer,
     WordPieceTokenizer,
     count_tokens,
+    load_gpt2_files,
     load_tokenizer,
+    load_vocab_txt,
 )
 
 
@@ -54,7 +56,7 @@ def test_word_level_unknowns_never_raise(word_level, small_corpus):
 
 
 def test_encode_batch_padding_and_masks(gpt2_tokenizer_dir):
-    gpt2 = ByteLevelBPETokenizer.from_gpt2_files(gpt2_tokenizer_dir)  # own copy: we change its settings
+    gpt2 = load_gpt2_files(gpt2_tokenizer_dir)  # own copy: we change its settings
     gpt2.pad_token = gpt2.eos_token
     texts = ["Hello world", "A much longer sentence than the first one", "Hi"]
     singles = [gpt2.encode(t) for t in texts]
@@ -89,8 +91,8 @@ def test_batch_errors_are_clear(gpt2, word_level):
         gpt2.decode([1, 2, 99999])
     with pytest.raises(ConfigError, match="does not exist"):
         load_tokenizer("/nonexistent/tokenizer/dir")
-    with pytest.raises(ConfigError, match="does not exist"):
-        ByteLevelBPETokenizer.train([Path("/nonexistent/corpus.txt")], 300, show_progress=False)
+    with pytest.raises(ConfigError, match="do not exist"):
+        ByteLevelBPETokenizer.train_from_files([Path("/nonexistent/corpus.txt")], 300, show_progress=False)
     with pytest.raises(ConfigError, match="not trained here"):
         WordPieceTokenizer.train(["some text"], 100)
 
@@ -125,7 +127,7 @@ def test_save_load_every_kind(tmp_path, small_corpus, minilm_dir):
         "wordlevel": WordLevelTokenizer.train(small_corpus, 300, show_progress=False),
         "bpe": BPETokenizer.train(small_corpus, 300, show_progress=False),
         "bytelevel": ByteLevelBPETokenizer.train(small_corpus, 300, show_progress=False),
-        "wordpiece": WordPieceTokenizer.from_vocab_file(minilm_dir / "vocab.txt"),
+        "wordpiece": load_vocab_txt(minilm_dir / "vocab.txt"),
     }
     probe = small_corpus[-5:] + ["unseen ☃ words 123"]
     for kind, tok in made.items():
@@ -172,7 +174,7 @@ def test_top_level_exports_and_count_tokens(gpt2, tmp_path, small_corpus):
     assert sf.ByteLevelBPETokenizer is ByteLevelBPETokenizer and sf.load_tokenizer is load_tokenizer
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(small_corpus[:500]), encoding="utf-8")
-    tok = sf.ByteLevelBPETokenizer.train([str(corpus)], vocab_size=600, show_progress=False)
+    tok = sf.ByteLevelBPETokenizer.train_from_files([str(corpus)], vocab_size=600, show_progress=False)
     assert tok.vocab_size == 600
     assert count_tokens("Hello world", gpt2) == 2 == sf.count_tokens("Hello world", gpt2)
 

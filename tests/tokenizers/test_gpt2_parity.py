@@ -40,10 +40,10 @@ def test_ids_equal_hf_gpt2_fast(gpt2, gpt2_tokenizer_dir, rt_texts, adversarial,
 @pytest.mark.parametrize("name", ["cl100k", "o200k"])
 def test_selectable_patterns_match_tiktoken(name, gpt2_tokenizer_dir, tiktoken_gpt2, rt_texts, adversarial):
     """GPT-2's merges with the cl100k/o200k regex: the same ids as tiktoken with that regex."""
-    from scratchformers.tokenizers import ByteLevelBPETokenizer
+    from scratchformers.tokenizers import load_gpt2_files
 
     enc = tiktoken_gpt2(name)
-    tok = ByteLevelBPETokenizer.from_gpt2_files(gpt2_tokenizer_dir, pattern=name)
+    tok = load_gpt2_files(gpt2_tokenizer_dir, pattern=name)
     for text in list(rt_texts[:2000]) + adversarial:
         assert tok.encode(text) == enc.encode_ordinary(text), repr(text[:50])
 
@@ -103,14 +103,14 @@ def test_tokenizer_json_options_match_hf(option, gpt2, rt_texts, adversarial, tm
     """GPT-2 with ByteLevel(add_prefix_space) / BPE(ignore_merges), as HF tokenizers reads them."""
     import json
 
-    from scratchformers.tokenizers import ByteLevelBPETokenizer
+    from scratchformers.tokenizers import ByteLevelBPETokenizer, load_tokenizer_json, to_tokenizer_json
     from tokenizers import Tokenizer
 
     tok = ByteLevelBPETokenizer(gpt2.get_vocab(), gpt2.merges, gpt2.special_tokens, **{option: True})
     path = tmp_path / "tokenizer.json"
-    path.write_text(json.dumps(tok.to_tokenizer_json()), encoding="utf-8")
+    path.write_text(json.dumps(to_tokenizer_json(tok)), encoding="utf-8")
     hf = Tokenizer.from_file(str(path))
-    again = ByteLevelBPETokenizer.from_tokenizer_json(path)
+    again = load_tokenizer_json(path)
     assert getattr(again, option)
     texts = list(rt_texts[:1000]) + adversarial + ["a<|endoftext|>b", "Hello"]
     expected = [e.ids for e in hf.encode_batch(texts)]

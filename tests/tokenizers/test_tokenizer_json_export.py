@@ -9,8 +9,8 @@ import pytest
 from scratchformers.tokenizers import (
     BPETokenizer,
     WordLevelTokenizer,
-    WordPieceTokenizer,
     load_tokenizer,
+    load_vocab_txt,
 )
 
 HARD = [
@@ -39,7 +39,7 @@ def texts(rt_texts):
 
 @pytest.fixture(scope="module")
 def bert_saved(minilm_dir, tmp_path_factory):
-    tok = WordPieceTokenizer.from_vocab_file(minilm_dir / "vocab.txt", lowercase=True)
+    tok = load_vocab_txt(minilm_dir / "vocab.txt", lowercase=True)
     return tok, tok.save(tmp_path_factory.mktemp("wordpiece"))
 
 
@@ -83,7 +83,7 @@ def test_wordpiece_json_matches_the_real_minilm_file(bert_saved, minilm_dir):
 
 @pytest.mark.parametrize(("lowercase", "strip_accents"), [(False, None), (False, True), (True, False)])
 def test_wordpiece_json_carries_normalizer_flags(minilm_dir, tmp_path, lowercase, strip_accents, rt_texts):
-    ours = WordPieceTokenizer.from_vocab_file(
+    ours = load_vocab_txt(
         minilm_dir / "vocab.txt", lowercase=lowercase, strip_accents=strip_accents
     )
     hf = _hf(ours.save(tmp_path))

@@ -53,7 +53,7 @@ def test_bytelevel_merges_identical_to_hf_trainer(rt_texts, split_digits):
 def test_train_from_files_streams_like_hf(rt_texts, tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(rt_texts[:3000]) + "\n", encoding="utf-8")
-    ours = ByteLevelBPETokenizer.train([str(path)], 1200, show_progress=False)
+    ours = ByteLevelBPETokenizer.train_from_files([str(path)], 1200, show_progress=False)
     hf = _hf_bytelevel_train(None, 1200, files=[str(path)])
     assert ours.merges == _merges(hf)
 
@@ -90,7 +90,7 @@ def test_streaming_memory_is_bounded(rt_texts, tmp_path):
         path = tmp_path / f"c{copies}.txt"
         path.write_text(text * copies, encoding="utf-8")
         tracemalloc.start()
-        ByteLevelBPETokenizer.train(str(path), 300, show_progress=False)
+        ByteLevelBPETokenizer.train_from_files(str(path), 300, show_progress=False)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < 1.3 * peaks[0], peaks

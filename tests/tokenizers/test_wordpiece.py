@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchformers.tokenizers import WordPieceTokenizer
+from scratchformers.tokenizers import WordPieceTokenizer, load_vocab_txt
 
 BERT_HARD = [
     "Héllo Wörld! Ça va? naïve café résumé",  # accents stripped (uncased)
@@ -26,7 +26,7 @@ BERT_HARD = [
 
 @pytest.fixture(scope="session")
 def bert(minilm_dir):
-    return WordPieceTokenizer.from_vocab_file(minilm_dir / "vocab.txt", lowercase=True)
+    return load_vocab_txt(minilm_dir / "vocab.txt", lowercase=True)
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def run_train(args: argparse.Namespace) -> int:
     kwargs = {"min_frequency": args.min_frequency}
     if args.special_tokens is not None:
         kwargs["special_tokens"] = args.special_tokens
-    tok = cls.train(args.files, args.vocab_size, **kwargs)
+    tok = cls.train_from_files(args.files, args.vocab_size, **kwargs)
     out = tok.save(args.output)
     print(f"saved {tok!r} to {out}")
     return 0
@@ -83,7 +83,9 @@ def run_encode(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from scratchformers.errors import ConfigError
-    from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table, plot_comparison
+    from scratchformers.tokenizers.base import iter_file_lines
+    from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table
+    from scratchformers.viz.tokenizers import plot_vocab_comparison
 
     _check_files(args.files)
     try:
@@ -92,7 +94,8 @@ def run_compare(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--vocab-sizes {args.vocab_sizes!r} must be comma-separated integers, e.g. 1000,4000"
         ) from None
-    rows = compare_vocab_sizes(args.files, sizes, [k.strip() for k in args.kinds.split(",") if k.strip()])
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    rows = compare_vocab_sizes(iter_file_lines(args.files), sizes, kinds)
     print(format_table(rows))
-    print(f"plot: {plot_comparison(rows, args.plot)}")
+    print(f"plot: {plot_vocab_comparison(rows, args.plot)}")
     return 0

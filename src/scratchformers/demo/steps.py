@@ -19,11 +19,12 @@ from scratchformers.generation import generate, repetition_report
 from scratchformers.hub import cached_safetensors, from_pretrained, load_tokenizer_for
 from scratchformers.models import GPT, GPTConfig
 from scratchformers.tokenizers import ByteLevelBPETokenizer, load_tokenizer
-from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table, plot_comparison
+from scratchformers.tokenizers.compare import compare_vocab_sizes, format_table
 from scratchformers.training import TrainConfig, Trainer, finetune
 from scratchformers.training.causal_lm import WindowLoss
 from scratchformers.training.classification import load_classifier
 from scratchformers.viz import attention_heatmap, attention_html, collect_attention
+from scratchformers.viz.tokenizers import plot_vocab_comparison
 
 
 # ----------------------------------------------------------------------------- 1. tokenizer
@@ -33,7 +34,7 @@ def step_tokenizer(run: DemoRun) -> dict:
     rows = compare_vocab_sizes(texts, s.compare_vocab_sizes, s.compare_kinds, show_progress=True)
     table = format_table(rows)
     print(table)
-    plot = plot_comparison(rows, run.path("tokenizer_tradeoff.png"))
+    plot = plot_vocab_comparison(rows, run.path("tokenizer_tradeoff.png"))
     tokenizer = ByteLevelBPETokenizer.train(texts, s.vocab_size, special_tokens=(EOT,), show_progress=True)
     tokenizer.save(run.path("tokenizer"))
     run.objects["tokenizer"] = tokenizer

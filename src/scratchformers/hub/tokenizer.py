@@ -1,7 +1,8 @@
 """The tokenizer that belongs to a checkpoint: from its folder's files or from GGUF metadata.
 
-The tokenizers themselves live in :mod:`scratchformers.tokenizers`; this module only finds the
-right one for a checkpoint path and saves one next to a model.
+The tokenizers and their file formats live in :mod:`scratchformers.tokenizers`; this module only
+finds the right one for a checkpoint path (reading a ``.gguf`` file's metadata with the checkpoint
+reader, since the tokenizers package reads no model files) and saves one next to a model.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from scratchformers.checkpoints.gguf import open_gguf
 from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import CheckpointError
+from scratchformers.tokenizers import load_tokenizer, tokenizer_from_gguf
 
 
 def load_tokenizer_for(path: str | os.PathLike):
     """Our tokenizer for a checkpoint folder, ``.gguf`` file (from its metadata) or cached hub id."""
-    from scratchformers.tokenizers import load_tokenizer
-
-    return load_tokenizer(resolve(path))
+    path = Path(resolve(path))
+    if path.is_file() and path.suffix == ".gguf":
+        return tokenizer_from_gguf(open_gguf(path).metadata)
+    return load_tokenizer(path)
 
 
 def save_tokenizer(tokenizer, directory: str | os.PathLike) -> Path:

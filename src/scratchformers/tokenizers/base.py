@@ -1,19 +1,22 @@
 """The common tokenizer API: encode/decode, batches with padding and masks, save/load.
 
-Subclasses implement ``encode``/``decode``/``token_to_id``/``id_to_token``/``get_vocab`` and
-``save``/``load``; the batching, padding, truncation and tensor conversion live here once.
+Subclasses implement ``encode``/``decode``/``token_to_id``/``id_to_token``/``get_vocab`` (and
+``train`` where they learn from text); the batching, padding, truncation and tensor conversion live
+here once. The algorithms know no file format: ``save``/``load`` go through the folder format that
+``tokenizers.formats.native`` registers for each kind (``FOLDER_FORMATS``).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from scratchformers.errors import ConfigError, ShapeError, VocabRangeError
 from scratchformers.tokenizers.pretokenize import SpecialTokenSplitter
 
-META_FILE = "scratchformers_tokenizer.json"  # our own saved-format marker (kind + options)
+# kind -> (save(tokenizer, directory) -> Path, load(directory) -> Tokenizer), filled by
+# ``tokenizers.formats.native`` (imported by the ``tokenizers`` package).
+FOLDER_FORMATS: dict[str, tuple[Callable, Callable]] = {}
 SPECIAL_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token", "sep_token", "mask_token")
 
 
@@ -44,19 +47,34 @@ class Tokenizer:
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         raise NotImplementedError
 
-    def save(self, directory: str | Path) -> Path:
-        raise NotImplementedError
-
     @classmethod
-    def load(cls, directory: str | Path) -> Tokenizer:
-        raise NotImplementedError
-
-    @classmethod
-    def train(cls, texts_or_files, vocab_size: int, **options) -> Tokenizer:
+    def train(cls, texts: Iterable[str], vocab_size: int, **options) -> Tokenizer:
+        """Learn a vocabulary from ``texts``, an iterable of strings (never opened as paths)."""
         raise ConfigError(
             f"{cls.__name__} is not trained here; train a WordLevelTokenizer, BPETokenizer or "
             f"ByteLevelBPETokenizer, or load an existing vocabulary with {cls.__name__}.load(...)"
         )
+
+    @classmethod
+    def train_from_files(cls, files: str | Path | Iterable[str | Path], vocab_size: int, **options) -> Tokenizer:
+        """:meth:`train` on UTF-8 text files, streamed line by line (memory: one line)."""
+        return cls.train(iter_file_lines(files), vocab_size, **options)
+
+    # ----- files (through the registered folder format) -------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write this tokenizer to a folder (ours + an HF ``tokenizer.json``) -> the folder."""
+        return self._folder_format()[0](self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Tokenizer:
+        """Read a folder written by :meth:`save` (or a format this kind reads, see ``formats``)."""
+        return cls._folder_format()[1](directory)
+
+    @classmethod
+    def _folder_format(cls) -> tuple[Callable, Callable]:
+        if cls.kind not in FOLDER_FORMATS:
+            raise ConfigError(f"{cls.__name__} has no folder format; known kinds: {sorted(FOLDER_FORMATS)}")
+        return FOLDER_FORMATS[cls.kind]
 
     # ----- shared -------------------------------------------------------------------------------
     def _encode_with_specials(self, text: str, encode_plain) -> list[int]:
@@ -240,13 +258,8 @@ class Tokenizer:
         # each value: (batch, seq_len) int64
         return {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
 
-    # ----- save/load helpers ----------------------------------------------------------------------
     def _roles(self) -> dict[str, str]:
         return {r: getattr(self, r) for r in SPECIAL_ROLES if getattr(self, r) is not None}
-
-    def _write_meta(self, directory: Path, **options) -> None:
-        meta = {"kind": self.kind, "special_tokens": self.special_tokens, "roles": self._roles(), **options}
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def __repr__(self) -> str:
         return (
@@ -254,50 +267,52 @@ class Tokenizer:
         )
 
 
-def read_meta(directory: str | Path) -> dict | None:
-    path = Path(directory) / META_FILE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def count_tokens(text: str, tokenizer: Tokenizer) -> int:
     """How many tokens ``text`` costs with ``tokenizer`` (for context-length and price estimates)."""
     return len(tokenizer.encode(text))
 
 
-def iter_training_texts(texts_or_files: str | Path | Iterable[str | Path]) -> Iterable[str]:
-    """Stream training text: file paths are read line by line (newline kept), strings as they are.
+def check_texts(texts: Iterable[str], owner: type | None = None) -> Iterable[str]:
+    """Training texts as given, each checked to be a string: nothing is ever opened as a file.
 
-    A single path, a list of paths, or any iterable of strings; a string is treated as a path only
-    if such a file exists, so a list of sentences works too. Memory stays bounded by one line.
+    A bare string or path is refused (it would be read as characters or be a file meant for
+    ``train_from_files``); so is any item that is not a string.
     """
-    if isinstance(texts_or_files, (str, Path)):
-        texts_or_files = [texts_or_files]
-    for item in texts_or_files:
-        path = (
-            Path(item)
-            if isinstance(item, Path) or (isinstance(item, str) and _looks_like_file(item))
-            else None
+    name = owner.__name__ if owner is not None else "Tokenizer"
+    if isinstance(texts, (str, Path)):
+        raise ConfigError(
+            f"{name}.train got one {type(texts).__name__} ({str(texts)[:60]!r}), not a list of texts; "
+            f"pass [text] to train on it, or {name}.train_from_files([path]) to read a file"
         )
-        if path is None:
-            if not isinstance(item, str):
-                raise ConfigError(f"training input {item!r} is neither a text nor a file path")
-            yield item
-            continue
-        if not path.is_file():
-            raise ConfigError(f"training file {str(path)!r} does not exist; pass existing UTF-8 text files")
+    for item in texts:
+        if not isinstance(item, str):
+            hint = f"{name}.train_from_files" if isinstance(item, Path) else "str(...)"
+            raise ConfigError(
+                f"{name}.train got {type(item).__name__} {item!r} among the texts; texts must be "
+                f"strings (files: use {hint})"
+            )
+        yield item
+
+
+def iter_file_lines(files: str | Path | Iterable[str | Path]) -> Iterable[str]:
+    """The lines of UTF-8 text files (newline kept), streamed; the paths are checked first."""
+    paths = [Path(files)] if isinstance(files, (str, Path)) else [Path(f) for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"training files {missing} do not exist; pass existing UTF-8 text files")
+    return _read_lines(paths)
+
+
+def _read_lines(paths: list[Path]) -> Iterable[str]:
+    for path in paths:
         with open(path, encoding="utf-8") as f:
-            yield from f
-
-
-def _looks_like_file(item: str) -> bool:
-    if len(item) > 4096 or "\n" in item:
-        return False
-    try:
-        return Path(item).is_file()
-    except OSError:
-        return False
+            try:
+                yield from f
+            except UnicodeDecodeError as err:
+                raise ConfigError(
+                    f"training file {str(path)!r} is not UTF-8 (byte 0x{err.object[err.start]:02x} at "
+                    f"offset {err.start} of a read block); convert it, e.g. iconv -t UTF-8"
+                ) from None
 
 
 def require_dir(path: str | Path) -> Path:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import partial
-from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import iter_training_texts
+from scratchformers.tokenizers.base import check_texts
+from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
-from scratchformers.tokenizers.training import apply_merges, count_words, learn_merges
+from scratchformers.tokenizers.training import count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
 END_OF_WORD = "</w>"
@@ -75,7 +75,7 @@ class BPETokenizer(VocabTokenizer):
     @classmethod
     def train(
         cls,
-        texts_or_files,
+        texts: Iterable[str],
         vocab_size: int,
         *,
         special_tokens: Sequence[str] = DEFAULT_SPECIALS,
@@ -83,8 +83,10 @@ class BPETokenizer(VocabTokenizer):
         lowercase: bool = False,
         show_progress: bool = True,
     ) -> BPETokenizer:
-        """Vocabulary: special tokens, the characters seen (sorted), ``</w>``, then the merges."""
-        counts = count_words(iter_training_texts(texts_or_files), partial(split_words, lowercase=lowercase), show_progress)
+        """Learn from ``texts`` (strings; files: :meth:`train_from_files`). Vocabulary: special
+        tokens, the characters seen (sorted), ``</w>``, then the merges."""
+        split = partial(split_words, lowercase=lowercase)
+        counts = count_words(check_texts(texts, cls), split, show_progress)
         alphabet = sorted({c for word in counts for c in word})
         id_to_token = list(dict.fromkeys([*special_tokens, *alphabet, END_OF_WORD]))
         token_id = {t: i for i, t in enumerate(id_to_token)}
@@ -97,19 +99,7 @@ class BPETokenizer(VocabTokenizer):
             min_frequency=min_frequency,
             tie_break="first_seen",
             show_progress=show_progress,
+            kind="classic BPE",
         )
         vocab = {t: i for i, t in enumerate(id_to_token)}
         return cls(vocab, [(id_to_token[a], id_to_token[b]) for a, b, _ in merges], special_tokens, lowercase)
-
-    def save(self, directory: str | Path) -> Path:
-        directory = self._save_vocab(directory)
-        lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in self.merges]
-        (directory / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | Path) -> BPETokenizer:
-        directory, meta, vocab = cls._load_vocab(directory)
-        lines = (directory / "merges.txt").read_text(encoding="utf-8").split("\n")
-        merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
-        return cls(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))

@@ -2,41 +2,38 @@
 
 ``compare_vocab_sizes`` trains each kind at each size on most of the corpus and measures, on the
 held-out rest: bytes per token (compression), the unknown-token rate and the training time.
+The plot of the rows is ``viz.tokenizers.plot_vocab_comparison``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import iter_training_texts
-from scratchformers.viz.figures import pyplot, save_figure
+from scratchformers.tokenizers.base import check_texts
+from scratchformers.tokenizers.bpe import BPETokenizer
+from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
+from scratchformers.tokenizers.word_level import WordLevelTokenizer
 
-
-def _classes():
-    from scratchformers.tokenizers.bpe import BPETokenizer
-    from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
-    from scratchformers.tokenizers.word_level import WordLevelTokenizer
-
-    return {"wordlevel": WordLevelTokenizer, "bpe": BPETokenizer, "bytelevel": ByteLevelBPETokenizer}
+KINDS = {"wordlevel": WordLevelTokenizer, "bpe": BPETokenizer, "bytelevel": ByteLevelBPETokenizer}
 
 
 def compare_vocab_sizes(
-    texts_or_files,
+    texts: Iterable[str],
     vocab_sizes: Sequence[int],
     kinds: Sequence[str] = ("wordlevel", "bpe", "bytelevel"),
     *,
     heldout_fraction: float = 0.1,
     show_progress: bool = False,
 ) -> list[dict]:
-    """One row per (kind, vocab_size): bytes_per_token, unknown_rate, train_seconds, vocab_size."""
-    classes = _classes()
+    """One row per (kind, vocab_size): bytes_per_token, unknown_rate, train_seconds, vocab_size
+    (reached) and requested_vocab_size. ``texts`` are strings (for files: ``iter_file_lines``)."""
+    classes = KINDS
     unknown = [k for k in kinds if k not in classes]
     if unknown:
         raise ConfigError(f"unknown tokenizer kinds {unknown}; choose from {sorted(classes)}")
-    lines = [line for line in iter_training_texts(texts_or_files) if line.strip()]
+    lines = [line for line in check_texts(texts) if line.strip()]
     if len(lines) < 2:
         raise ConfigError(f"the corpus has {len(lines)} non-empty lines; compare needs at least 2")
     n_heldout = max(1, int(len(lines) * heldout_fraction))
@@ -74,25 +71,3 @@ def format_table(rows: list[dict]) -> str:
             f"{100 * r['unknown_rate']:>9.3f} {r['train_seconds']:>8.2f}"
         )
     return "\n".join(lines)
-
-
-def plot_comparison(rows: list[dict], path: str | Path) -> Path:
-    """Bytes/token and unknown rate against vocabulary size, one line per kind, saved as PNG."""
-    plt = pyplot()
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for kind in dict.fromkeys(r["kind"] for r in rows):
-        sub = [r for r in rows if r["kind"] == kind]
-        x = [r["vocab_size"] for r in sub]
-        axes[0].plot(x, [r["bytes_per_token"] for r in sub], marker="o", label=kind)
-        axes[1].plot(x, [100 * r["unknown_rate"] for r in sub], marker="o", label=kind)
-        axes[2].plot(x, [r["train_seconds"] for r in sub], marker="o", label=kind)
-    for ax, title in zip(
-        axes, ("bytes per token (higher = better compression)", "unknown tokens (%)", "training time (s)")
-    ):
-        ax.set_xscale("log")
-        ax.set_xlabel("vocabulary size")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].legend()
-    return save_figure(fig, path, dpi=120)

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import regex
 
+from scratchformers.errors import ConfigError
+
 # GPT-2's pattern (openai/gpt-2 encoder.py), also what HF's ByteLevel pre-tokenizer uses.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 # cl100k_base (GPT-3.5/4): case-insensitive contractions, numbers in groups of at most 3 digits.
@@ -91,8 +93,6 @@ class RegexPreTokenizer:
         try:
             self._regex = regex.compile(_GPT2_FAST if self.pattern == GPT2_PATTERN else self.pattern)
         except regex.error as err:
-            from scratchformers.errors import ConfigError
-
             raise ConfigError(
                 f"pre-tokenizer pattern {self.pattern!r} is not a valid regex ({err}); "
                 f"use one of {sorted(PATTERNS)} or a valid `regex` module pattern"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from functools import partial
-from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer, iter_training_texts, read_meta, require_dir
-from scratchformers.tokenizers.hf_json import tokenizer_json, write_hf_files
-from scratchformers.tokenizers.pretokenize import WORD_PUNCT_PATTERN, split_words
-from scratchformers.tokenizers.training import count_words
+from scratchformers.tokenizers.base import Tokenizer, check_texts
+from scratchformers.tokenizers.pretokenize import split_words
+from scratchformers.tokenizers.training import count_words, warn_if_short
 
 DEFAULT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 _ROLE_OF = {
@@ -42,27 +39,6 @@ class VocabTokenizer(Tokenizer):
 
     def _words(self, text: str) -> list[str]:
         return split_words(text, self.lowercase)
-
-    def _save_vocab(self, directory: str | Path, hf_spec: dict | None = None, **options) -> Path:
-        """``vocab.json`` + our marker file, and ``hf_spec`` as ``tokenizer.json`` when given."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
-        self._write_meta(directory, lowercase=self.lowercase, **options)
-        if hf_spec is not None:
-            write_hf_files(directory, hf_spec, self._roles())
-        return directory
-
-    @staticmethod
-    def _load_vocab(directory: str | Path) -> tuple[Path, dict, dict]:
-        directory = require_dir(directory)
-        meta = read_meta(directory)
-        if meta is None:
-            raise ConfigError(
-                f"{str(directory)!r} has no scratchformers_tokenizer.json; was it saved by save()?"
-            )
-        vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
-        return directory, meta, vocab
 
 
 class WordLevelTokenizer(VocabTokenizer):
@@ -97,7 +73,7 @@ class WordLevelTokenizer(VocabTokenizer):
     @classmethod
     def train(
         cls,
-        texts_or_files,
+        texts: Iterable[str],
         vocab_size: int,
         *,
         special_tokens: Sequence[str] = DEFAULT_SPECIALS,
@@ -105,39 +81,18 @@ class WordLevelTokenizer(VocabTokenizer):
         lowercase: bool = False,
         show_progress: bool = True,
     ) -> WordLevelTokenizer:
-        """Keep the ``vocab_size - len(special_tokens)`` most frequent words (ties: first seen)."""
-        counts = count_words(iter_training_texts(texts_or_files), partial(split_words, lowercase=lowercase), show_progress)
+        """Keep the ``vocab_size - len(special_tokens)`` most frequent words of ``texts`` (strings;
+        files: :meth:`train_from_files`); ties: first seen."""
+        split = partial(split_words, lowercase=lowercase)
+        counts = count_words(check_texts(texts, cls), split, show_progress)
         vocab = {t: i for i, t in enumerate(dict.fromkeys(special_tokens))}
         for word, count in counts.most_common():
             if len(vocab) >= vocab_size or count < min_frequency:
                 break
             vocab.setdefault(word, len(vocab))
+        frequent = sum(1 for c in counts.values() if c >= min_frequency)
+        reason = f"the texts have only {len(counts)} distinct words"
+        if frequent < len(counts):
+            reason += f", {frequent} of them seen at least min_frequency={min_frequency} times"
+        warn_if_short("word-level", vocab_size, len(vocab), reason)
         return cls(vocab, special_tokens, lowercase)
-
-    def save(self, directory: str | Path) -> Path:
-        """Write ``vocab.json``, an HF ``tokenizer.json`` (WordLevel model) and our marker file."""
-        return self._save_vocab(directory, self.to_tokenizer_json())
-
-    def to_tokenizer_json(self) -> dict:
-        """The HF ``tokenizers`` serialization: [Lowercase] + regex Split + WordLevel.
-
-        No post-processor and no decoder: ``encode`` adds no special tokens, and HF joins decoded
-        tokens with spaces like ``decode`` does.
-        """
-        return tokenizer_json(
-            model={"type": "WordLevel", "vocab": self.vocab, "unk_token": self.unk_token},
-            special_tokens=self.special_tokens,
-            normalizer={"type": "Lowercase"} if self.lowercase else None,  # per character, as ours
-            # keep the regex matches, drop what lies between them (whitespace), as HF's Whitespace
-            pre_tokenizer={
-                "type": "Split",
-                "pattern": {"Regex": WORD_PUNCT_PATTERN},
-                "behavior": "Removed",
-                "invert": True,
-            },
-        )
-
-    @classmethod
-    def load(cls, directory: str | Path) -> WordLevelTokenizer:
-        _, meta, vocab = cls._load_vocab(directory)
-        return cls(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))

@@ -8,15 +8,12 @@ character by character, then split on whitespace and isolate every punctuation c
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer, read_meta, require_dir
-from scratchformers.tokenizers.hf_json import bert_template, tokenizer_json, write_hf_files
+from scratchformers.tokenizers.base import Tokenizer
 from scratchformers.tokenizers.pretokenize import lower_per_char
 
 _CLEANUP = (
@@ -156,35 +153,6 @@ class WordPieceTokenizer(Tokenizer):
         self._id_to_token = {i: t for t, i in self.vocab.items()}
         self._word_cache: dict[str, list[int]] = {}
 
-    @classmethod
-    def from_vocab_file(cls, path: str | Path, lowercase: bool = True, **kwargs) -> WordPieceTokenizer:
-        """``vocab.txt``: one token per line, the line number is the id."""
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        vocab = {}
-        for i, token in enumerate(lines):
-            vocab.setdefault(token.rstrip("\r"), i)
-        return cls(vocab, lowercase=lowercase, **kwargs)
-
-    @classmethod
-    def from_tokenizer_json(cls, path: str | Path) -> WordPieceTokenizer:
-        path = Path(path)
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        model = spec["model"]
-        if model.get("type") != "WordPiece":
-            raise ConfigError(f"{str(path)!r} holds a {model.get('type')!r} model, not WordPiece")
-        norm = spec.get("normalizer") or {}
-        lowercase = bool(norm.get("lowercase", False)) if norm.get("type") == "BertNormalizer" else False
-        return cls(
-            model["vocab"],
-            lowercase=lowercase,
-            strip_accents=norm.get("strip_accents"),
-            max_input_chars_per_word=model.get("max_input_chars_per_word", 100),
-            continuing_prefix=model.get("continuing_subword_prefix", "##"),
-            unk_token=model.get("unk_token", "[UNK]"),
-        )
-
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:
         """Greedy longest match from the left; any unmatched position makes the word ``[UNK]``."""
@@ -268,79 +236,6 @@ class WordPieceTokenizer(Tokenizer):
                 token = token.replace(before, after)
             out.append(token)
         return "".join(out)
-
-    # ----- save / load --------------------------------------------------------------------------
-    def save(self, directory: str | Path) -> Path:
-        """Write ``vocab.txt``, HF ``tokenizer.json`` + ``tokenizer_config.json`` and our marker file."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tokens = sorted(self.vocab, key=self.vocab.get)
-        (directory / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-        self._write_meta(
-            directory,
-            lowercase=self.lowercase,
-            strip_accents=self.strip_accents,
-            max_input_chars_per_word=self.max_input_chars_per_word,
-            prefix=self.prefix,
-        )
-        write_hf_files(
-            directory,
-            self.to_tokenizer_json(),
-            self._roles(),
-            do_lower_case=self.lowercase,
-            model_input_names=["input_ids", "token_type_ids", "attention_mask"],
-        )
-        return directory
-
-    def to_tokenizer_json(self) -> dict:
-        """The HF ``tokenizers`` serialization: ``BertNormalizer`` + ``BertPreTokenizer`` + WordPiece."""
-        return tokenizer_json(
-            model={
-                "type": "WordPiece",
-                "unk_token": self.unk_token,
-                "continuing_subword_prefix": self.prefix,
-                "max_input_chars_per_word": self.max_input_chars_per_word,
-                "vocab": self.vocab,
-            },
-            special_tokens=self.special_tokens,
-            # basic_normalize always cleans the text and spaces out CJK ideographs
-            normalizer={
-                "type": "BertNormalizer",
-                "clean_text": True,
-                "handle_chinese_chars": True,
-                "strip_accents": self.strip_accents,
-                "lowercase": self.lowercase,
-            },
-            pre_tokenizer={"type": "BertPreTokenizer"},
-            post_processor=bert_template(
-                self.cls_token, self.cls_token_id, self.sep_token, self.sep_token_id
-            ),
-            decoder={"type": "WordPiece", "prefix": self.prefix, "cleanup": True},
-        )
-
-    @classmethod
-    def load(cls, directory: str | Path) -> WordPieceTokenizer:
-        directory = require_dir(directory)
-        meta = read_meta(directory) or {}
-        lowercase = meta.get("lowercase")
-        if lowercase is None:  # a BERT folder: HF's tokenizer_config.json says whether it is uncased
-            config = directory / "tokenizer_config.json"
-            lowercase = (
-                json.loads(config.read_text()).get("do_lower_case", True) if config.is_file() else True
-            )
-        roles = meta.get("roles", {})
-        return cls.from_vocab_file(
-            directory / "vocab.txt",
-            lowercase=lowercase,
-            strip_accents=meta.get("strip_accents"),
-            max_input_chars_per_word=meta.get("max_input_chars_per_word", 100),
-            continuing_prefix=meta.get("prefix", "##"),
-            **{
-                k: v
-                for k, v in roles.items()
-                if k in ("unk_token", "cls_token", "sep_token", "pad_token", "mask_token")
-            },
-        )
 
 
 def _truncate_longest_first(a: list[int], b: list[int] | None, budget: int):
