@@ -26,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="a .toml or .json file with TrainConfig fields")
     p.add_argument("--preset", choices=sorted(PRESETS), help="a starting configuration")
-    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's latest checkpoint")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                   help="continue from RUN_DIR's latest checkpoint (or the step_N folder given); settings not "
+                   "passed again come from the checkpoint, and only max_steps, the log/eval/save intervals, "
+                   "keep_last, progress, plot, device and compile may change")
     overrides = p.add_argument_group("overrides (any TrainConfig field; model fields as --model.NAME)")
     for field in dataclasses.fields(TrainConfig):
         if field.name != "model":
@@ -37,17 +40,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scratchformers.training.config import build_config
+    from scratchformers.commands._checks import check_corpus, check_device
+    from scratchformers.errors import ConfigError
+    from scratchformers.training.config import TrainConfig, explicit_values, resolve_data_path
     from scratchformers.training.recipes import build_trainer
+    from scratchformers.training.run_lock import run_lock
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg:")}
-    config = build_config(preset_name=args.preset, file=args.config, overrides=overrides)
-    trainer = build_trainer(config)
-    if trainer.is_main:
-        params = sum(p.numel() for p in trainer.model.parameters())
-        print(f"{config.task}: {type(trainer.model).__name__} with {params / 1e6:.2f}M parameters on "
-              f"{trainer.device}, {config.max_steps} steps -> {config.run_dir}")
-    history = trainer.fit(resume=args.resume)
+    given = explicit_values(preset_name=args.preset, file=args.config, overrides=overrides)
+    config = TrainConfig(**given)
+    if config.save_every == 0:
+        raise ConfigError("--save_every 0 would never save a checkpoint (Ctrl-C and --resume need one); give a "
+                          "step count, e.g. --save_every 500 (the last step is always saved)")
+    with run_lock(config.run_dir):
+        checkpoint = None
+        if args.resume:
+            checkpoint, config = _resume_target(args.resume, config, given)
+        check_device(config.device)
+        if config.task != "seq2seq" and config.data:
+            check_corpus(resolve_data_path(config.data))
+        trainer = build_trainer(config)
+        if trainer.is_main:
+            params = sum(p.numel() for p in trainer.model.parameters())
+            print(f"{config.task}: {type(trainer.model).__name__} with {params / 1e6:.2f}M parameters on "
+                  f"{trainer.device}, {config.max_steps} steps -> {config.run_dir}")
+        history = trainer.fit(resume=checkpoint or False)
     if trainer.is_main and history:
         last = trainer.eval_history[-1] if trainer.eval_history else history[-1]
         print("final: " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()))
@@ -55,3 +72,25 @@ def run(args: argparse.Namespace) -> int:
 
     cleanup_distributed()
     return 0
+
+
+def _resume_target(resume, config, given: dict):
+    """(checkpoint folder, config to resume with): the saved config updated by the allowed changes."""
+    from pathlib import Path
+
+    from scratchformers.errors import ConfigError
+    from scratchformers.training.checkpoint import latest_checkpoint, read_state
+    from scratchformers.training.config import resume_config
+
+    checkpoint = Path(resume) if isinstance(resume, str) else latest_checkpoint(config.run_dir)
+    if checkpoint is None:
+        raise ConfigError(f"--resume: {config.run_dir} has no checkpoint (no checkpoints/latest.json); drop "
+                          "--resume to start a new run there, or give the run's --run_dir")
+    state = read_state(checkpoint)
+    if "config" not in state:
+        raise ConfigError(f"--resume: {checkpoint} holds no training config (not written by `scratchformers train`)")
+    resumed, changes = resume_config(state["config"], given, int(state.get("step", 0)))
+    for key, (old, new) in changes.items():
+        note = " (the lr schedule is recomputed for the new length)" if key == "max_steps" else ""
+        print(f"resume: {key} {old!r} -> {new!r}{note}")
+    return checkpoint, resumed
