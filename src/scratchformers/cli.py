@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import json
 import pkgutil
 import sys
 import traceback
@@ -87,6 +88,9 @@ def _user_error_line(err: BaseException) -> str | None:
                  errno.ENOTDIR: "a parent of that path is a file", errno.EROFS: "write somewhere else"}
         fix = fixes.get(err.errno, "check the path and the disk")
         return f"cannot use {err.filename}: {err.strerror}; {fix}"
+    if isinstance(err, json.JSONDecodeError):  # a hand-edited or truncated config.json / tokenizer.json
+        return (f"a JSON file this command reads is not valid JSON ({err.msg} at line {err.lineno} column "
+                f"{err.colno}); check the config.json / tokenizer.json / vocab files it was given")
     if isinstance(err, UnicodeDecodeError):
         return (f"an input is not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
                 "convert it to UTF-8")
