@@ -44,8 +44,8 @@ def test_bad_json_config_and_missing_and_non_utf8(cli, user_error, tmp_path, tra
     ("--lr", "nan", ["lr must be a finite number"]),
     ("--lr", "inf", ["lr must be a finite number"]),
     ("--lr", "-1", ["lr and eps must be positive"]),
-    ("--lr", "fast", ["--lr expects a float"]),
-    ("--max_steps", "ten", ["--max_steps expects a int"]),
+    ("--lr", "fast", ["--lr expects a number"]),
+    ("--max_steps", "ten", ["--max_steps expects an integer"]),
     ("--val_fraction", "1.5", ["val_fraction must be between 0 and 1"]),
     ("--val_fraction", "0", ["val_fraction must be between 0 and 1"]),
     ("--save_every", "0", ["--save_every 0 would never save"]),
@@ -53,6 +53,8 @@ def test_bad_json_config_and_missing_and_non_utf8(cli, user_error, tmp_path, tra
     ("--betas", "0.9,1.5", ["betas must be in [0, 1)"]),
     ("--progress", "maybe", ["expected true/false"]),
     ("--device", "tpu", ["unknown device"]),
+    ("--model.num_layers", "two", ["model.num_layers must be an integer", "'two'"]),
+    ("--model.bogus", "1", ["model.bogus is not a GPTConfig setting", "num_layers"]),
 ])
 def test_bad_flag_values(cli, user_error, train_args, flag, value, needles):
     user_error(cli(train_args(flag, value)), *needles)
@@ -122,7 +124,8 @@ def test_output_into_a_missing_folder(cli, user_error, tmp_path):
 def test_inspect_on_a_plain_file(cli, user_error, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not a checkpoint")
-    user_error(cli(["inspect", str(path)]), "notes.txt")
+    user_error(cli(["inspect", str(path)]), "notes.txt is a file, not a checkpoint")
+    user_error(cli(["demo", "--quick", "--out", str(path)]), "--out", "is a file")
 
 
 def test_corrupt_tokenizer_file(cli, user_error, tmp_path, train_args):

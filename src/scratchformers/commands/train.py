@@ -6,6 +6,14 @@ import argparse
 import dataclasses
 
 
+def _model_config_class(config):
+    from scratchformers.models import BertConfig, EncoderDecoderConfig, GPTConfig
+
+    if config.task == "seq2seq":
+        return EncoderDecoderConfig
+    return BertConfig if config.model_type == "bert" else GPTConfig
+
+
 def _model_keys() -> list[str]:
     from scratchformers.models import BertConfig, EncoderDecoderConfig, GPTConfig
 
@@ -13,6 +21,27 @@ def _model_keys() -> list[str]:
     for cls in (GPTConfig, BertConfig, EncoderDecoderConfig):
         keys.update(f.name for f in dataclasses.fields(cls))
     return sorted(keys - {"vocab_size", "max_positions"})
+
+
+def check_model_settings(config) -> None:
+    """``model`` keys exist for the model type and have the type of the field's default (None: any)."""
+    from scratchformers.errors import ConfigError
+    from scratchformers.training.config import type_word
+
+    if config.init_from:  # a pretrained model: its own config decides
+        return
+    cls = _model_config_class(config)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for key, value in config.model.items():
+        if key not in defaults or key in ("vocab_size", "max_positions"):
+            known = ", ".join(sorted(set(defaults) - {"vocab_size", "max_positions"}))
+            raise ConfigError(f"model.{key} is not a {cls.__name__} setting; known: {known}")
+        default = defaults[key]
+        if default is None or default is dataclasses.MISSING:
+            continue
+        numeric = isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
+        if type(value) is not type(default) and not numeric:
+            raise ConfigError(f"model.{key} must be {type_word(default)} (like {default!r}), got {value!r}")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             checkpoint, config = _resume_target(args.resume, config, given)
         check_device(config.device)
+        check_model_settings(config)
         if config.task != "seq2seq" and config.data:
             check_corpus(resolve_data_path(config.data))
         trainer = build_trainer(config)

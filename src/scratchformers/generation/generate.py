@@ -117,6 +117,9 @@ def _is_encoder_decoder(model) -> bool:
 def _check_inputs(input_ids, attention_mask, *, encoder_decoder: bool) -> None:
     if not isinstance(input_ids, torch.Tensor):
         raise DTypeError(f"input_ids must be a torch.Tensor of token ids, got {type(input_ids).__name__}")
+    if input_ids.numel() == 0:  # torch.tensor([[]]) is float32: say "empty", not "wrong dtype"
+        raise ShapeError(f"input_ids is empty {shape_str(input_ids.shape)}: the prompt encoded to no tokens; "
+                         "give every prompt at least one token (e.g. the BOS token)")
     if input_ids.dtype.is_floating_point:
         raise DTypeError(f"input_ids has dtype {input_ids.dtype}; token ids must be integers (torch.long)")
     if input_ids.dim() != 2:
@@ -129,6 +132,10 @@ def _check_inputs(input_ids, attention_mask, *, encoder_decoder: bool) -> None:
         )
     if attention_mask is not None and input_ids.size(1) > 0 and not encoder_decoder:
         # Right padding would put pad tokens between the prompt and the continuation.
+        empty = (attention_mask == 0).all(dim=1).nonzero().flatten().tolist()
+        if empty:
+            raise ConfigError(f"attention_mask row(s) {empty} are all padding (an empty prompt); every prompt needs "
+                              "at least one real token")
         if bool((attention_mask[:, -1] == 0).any()):
             raise ConfigError(
                 "attention_mask has padding at the END of a prompt (right padding); decoder-only generation "
@@ -236,10 +243,12 @@ def generate(
     max_length = prompt.size(1) + config.max_new_tokens
     max_positions = getattr(model, "max_positions", None)
     if max_positions is not None and max_length > max_positions:
+        room = max_positions - prompt.size(1)
+        fix = (f"lower max_new_tokens to at most {room} or shorten the prompt" if room > 0 else
+               f"the prompt alone fills the context: shorten it to at most {max_positions - 1} tokens")
         raise SequenceTooLongError(
             f"prompt length {prompt.size(1)} + max_new_tokens={config.max_new_tokens} = {max_length} exceeds the "
-            f"model's max_positions={max_positions}; lower max_new_tokens to at most "
-            f"{max(max_positions - prompt.size(1), 0)} or shorten the prompt"
+            f"model's max_positions={max_positions}; {fix}"
         )
     if streamer is not None and (prompt.size(0) > 1 or config.num_beams > 1 or config.num_return_sequences > 1):
         raise ConfigError("streamer supports a single prompt with greedy or sampling decoding (batch 1, num_beams=1)")

@@ -139,6 +139,12 @@ def _is_number(value) -> bool:
 
 
 _TYPE_WORDS = {bool: "true/false", str: "string", dict: "table of model settings"}
+
+
+def type_word(example) -> str:
+    """'an integer', 'a number', ... for messages about a value shaped like ``example``."""
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a pair of numbers"}
+    return words.get(type(example), f"a {type(example).__name__}")
 _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
              for f in fields(TrainConfig)}
 
@@ -285,9 +291,7 @@ def explicit_values(*, preset_name: str | None = None, file: str | Path | None =
         except ValueError as err:
             if isinstance(err, ConfigError):
                 raise ConfigError(f"--{key}: {err}") from None
-            raise ConfigError(
-                f"--{key} expects a {type(current).__name__} (like {current!r}), got {raw!r}"
-            ) from None
+            raise ConfigError(f"--{key} expects {type_word(current)} (like {current!r}), got {raw!r}") from None
     unknown = set(values) - set(known)
     if unknown:
         raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known keys: {', '.join(sorted(known))}")
