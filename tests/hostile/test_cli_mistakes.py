@@ -20,6 +20,8 @@ from scratchformers.cli import main
     ("progress = \"false\"\n", ["progress must be a true/false"]),
     ("model = 3\n", ["`model` a table"]),
     ("betas = [0.9]\n", ["betas must be a pair"]),
+    ("[model]\nbogus = 1\n", ["model.bogus is not a GPTConfig setting", "num_layers"]),
+    ("[model]\nd_model = \"wide\"\n", ["model.d_model must be an integer"]),
 ])
 def test_bad_toml_config(cli, user_error, tmp_path, train_args, text, needles):
     config = tmp_path / "run.toml"
@@ -54,7 +56,7 @@ def test_bad_json_config_and_missing_and_non_utf8(cli, user_error, tmp_path, tra
     ("--progress", "maybe", ["expected true/false"]),
     ("--device", "tpu", ["unknown device"]),
     ("--model.num_layers", "two", ["model.num_layers must be an integer", "'two'"]),
-    ("--model.bogus", "1", ["model.bogus is not a GPTConfig setting", "num_layers"]),
+    ("--model.bogus", "1", ["unrecognized arguments: --model.bogus"]),
 ])
 def test_bad_flag_values(cli, user_error, train_args, flag, value, needles):
     user_error(cli(train_args(flag, value)), *needles)
