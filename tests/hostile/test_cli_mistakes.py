@@ -21,7 +21,7 @@ from scratchformers.cli import main
     ("model = 3\n", ["`model` a table"]),
     ("betas = [0.9]\n", ["betas must be a pair"]),
     ("[model]\nbogus = 1\n", ["model.bogus is not a GPTConfig setting", "num_layers"]),
-    ("[model]\nd_model = \"wide\"\n", ["model.d_model must be an integer"]),
+    ("[model]\ndropout = \"none\"\n", ["model.dropout must be a number"]),
 ])
 def test_bad_toml_config(cli, user_error, tmp_path, train_args, text, needles):
     config = tmp_path / "run.toml"
