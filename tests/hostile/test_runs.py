@@ -149,3 +149,18 @@ def test_step_numbers_past_a_million_keep_the_newest(tmp_path, step):
         save_checkpoint(tmp_path, s, torch.nn.Linear(1, 1), keep_last=2)
     assert latest_checkpoint(tmp_path).name == f"step_{step + 2}"
     assert (tmp_path / f"step_{step + 1}").exists() and not (tmp_path / f"step_{step:06d}").exists()
+
+
+def test_a_second_ctrl_c_stops_at_once(capsys):
+    from scratchformers.training.interrupt import StopAfterStep
+
+    stopper = StopAfterStep()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        stopper.request(signal.SIGINT, None)
+        assert stopper.requested and "Ctrl-C again to stop at once" in capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt):
+            stopper.request(signal.SIGINT, None)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scratchformers.commands._checks import check_corpus, check_device
-    from scratchformers.errors import ConfigError
+    from scratchformers.errors import ConfigError, TrainingInterrupted
     from scratchformers.training.config import TrainConfig, explicit_values, resolve_data_path
     from scratchformers.training.recipes import build_trainer
     from scratchformers.training.run_lock import run_lock
@@ -94,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
             params = sum(p.numel() for p in trainer.model.parameters())
             print(f"{config.task}: {type(trainer.model).__name__} with {params / 1e6:.2f}M parameters on "
                   f"{trainer.device}, {config.max_steps} steps -> {config.run_dir}")
-        history = trainer.fit(resume=checkpoint or False)
+        try:
+            history = trainer.fit(resume=checkpoint or False)
+        except TrainingInterrupted as err:
+            raise TrainingInterrupted(f"{err}; continue with the same command plus --resume", err.checkpoint) from None
     if trainer.is_main and history:
         last = trainer.eval_history[-1] if trainer.eval_history else history[-1]
         print("final: " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()))

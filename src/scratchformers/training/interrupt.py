@@ -42,8 +42,7 @@ class StopAfterStep:
         if not self.requested:
             return
         path = trainer.save()
-        raise TrainingInterrupted(f"interrupted at step {trainer.step}: checkpoint saved in {path}; "
-                                  "continue with the same command plus --resume", checkpoint=path)
+        raise TrainingInterrupted(f"interrupted at step {trainer.step}: checkpoint saved in {path}", checkpoint=path)
 
     def on_evaluate(self, trainer, metrics: dict) -> None: ...
 
