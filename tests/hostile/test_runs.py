@@ -164,3 +164,14 @@ def test_a_second_ctrl_c_stops_at_once(capsys):
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_only_rank_0_takes_the_lock_under_torchrun(tmp_path, monkeypatch):
+    from scratchformers.training.run_lock import _held, lock_on_main_rank
+
+    monkeypatch.setenv("RANK", "1")
+    with lock_on_main_rank(tmp_path / "run"):
+        assert not _held and not (tmp_path / "run" / ".lock").exists()
+    monkeypatch.setenv("RANK", "0")
+    with lock_on_main_rank(tmp_path / "run"):
+        assert (tmp_path / "run").resolve() in _held

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from scratchformers.errors import ConfigError
     from scratchformers.training.classification import DEFAULT_LR, finetune
     from scratchformers.training.config import TrainConfig
-    from scratchformers.training.run_lock import run_lock
+    from scratchformers.training.run_lock import lock_on_main_rank
 
     if args.max_steps is None and not args.epochs > 0:
         raise ConfigError(f"--epochs must be positive (fractions like 0.5 are fine), got {args.epochs}")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     check_device(config.device)
     if Path(args.data).is_file():  # a dataset file: refuse a non-UTF-8 one before loading the model
         check_utf8_file(args.data, "dataset")
-    with run_lock(config.run_dir):
+    with lock_on_main_rank(config.run_dir):
         report = finetune(resolve(args.model), args.data, config)
     if report:
         print(f"test accuracy {report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f} "

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from scratchformers.errors import ConfigError, TrainingInterrupted
     from scratchformers.training.config import TrainConfig, explicit_values, resolve_data_path
     from scratchformers.training.recipes import build_trainer
-    from scratchformers.training.run_lock import run_lock
+    from scratchformers.training.run_lock import lock_on_main_rank
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg:")}
     given = explicit_values(preset_name=args.preset, file=args.config, overrides=overrides)
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if config.save_every == 0:
         raise ConfigError("--save_every 0 would never save a checkpoint (Ctrl-C and --resume need one); give a "
                           "step count, e.g. --save_every 500 (the last step is always saved)")
-    with run_lock(config.run_dir):
+    with lock_on_main_rank(config.run_dir):
         checkpoint = None
         if args.resume:
             checkpoint, config = _resume_target(args.resume, config, given)

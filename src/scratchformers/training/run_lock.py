@@ -18,7 +18,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from scratchformers.errors import ConfigError, RunLockedError
@@ -83,3 +83,8 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def lock_on_main_rank(run_dir: str | Path) -> AbstractContextManager:
+    """:func:`run_lock` on rank 0 only: under torchrun (which sets ``RANK``) every rank shares RUN_DIR."""
+    return run_lock(run_dir) if os.environ.get("RANK", "0") == "0" else nullcontext()
