@@ -16,9 +16,10 @@ from scratchformers.cli import main
 @pytest.mark.parametrize("text, needles", [
     ("lr = \n", ["not valid TOML"]),
     ('lr = "fast"\n', ["lr must be a number", "'fast'"]),
-    ("max_steps = 2.5\n", ["max_steps must be an integer"]),
-    ("progress = \"false\"\n", ["progress must be a true/false"]),
-    ("model = 3\n", ["`model` a table"]),
+    ("seed = 2.5\n", ["seed must be an integer"]),
+    ("grad_accum_steps = 2.5\n", ["grad_accum_steps must be an integer", "2.5"]),
+    ("compile = \"false\"\n", ["compile must be true or false", "'false'"]),
+    ("model = 3\n", ["`model` must be a table", "got 3"]),
     ("betas = [0.9]\n", ["betas must be a pair"]),
     ("[model]\nbogus = 1\n", ["model.bogus is not a GPTConfig setting", "num_layers"]),
     ("[model]\ndropout = \"none\"\n", ["model.dropout must be a number"]),
@@ -31,8 +32,8 @@ def test_bad_toml_config(cli, user_error, tmp_path, train_args, text, needles):
 
 def test_bad_json_config_and_missing_and_non_utf8(cli, user_error, tmp_path, train_args):
     bad = tmp_path / "run.json"
-    bad.write_text('{"max_steps": "many"}')
-    user_error(cli(train_args("--config", str(bad))), "max_steps must be an integer")
+    bad.write_text('{"grad_accum_steps": "many"}')
+    user_error(cli(train_args("--config", str(bad))), "grad_accum_steps must be an integer", "'many'")
     bad.write_text('{"max_steps": 3,')
     user_error(cli(train_args("--config", str(bad))), "not valid JSON")
     bad.write_bytes(b'{"data": "caf\xe9"}')
@@ -195,3 +196,12 @@ def test_main_never_lets_an_exception_escape(cli, user_error, monkeypatch):
 
     monkeypatch.setattr(info, "run", lambda args: 1 / 0)
     assert main(["info"]) == 1
+
+
+def test_a_flag_is_parsed_with_the_fields_type_not_the_files_wrong_value(tmp_path):
+    from scratchformers.training.config import build_config
+
+    config_file = tmp_path / "run.toml"
+    config_file.write_text('max_steps = "many"\nlr = "fast"\n')
+    config = build_config(file=config_file, overrides={"max_steps": "4", "lr": "3e-4"})
+    assert config.max_steps == 4 and type(config.max_steps) is int and config.lr == 3e-4

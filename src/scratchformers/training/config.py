@@ -117,7 +117,7 @@ class TrainConfig:
             elif expected is int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigError(f"{f.name} must be an integer, got {value!r} ({type(value).__name__})")
             elif expected in (bool, str, dict) and not isinstance(value, expected):
-                raise ConfigError(f"{f.name} must be a {_TYPE_WORDS[expected]}, got {value!r} ({type(value).__name__})")
+                raise ConfigError(f"{f.name} must be {type_word(_DEFAULTS[f.name])}, got {value!r} ({type(value).__name__})")
             if isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name)):
                 raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
         if not all(math.isfinite(b) for b in self.betas):
@@ -138,12 +138,10 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_TYPE_WORDS = {bool: "true/false", str: "string", dict: "table of model settings"}
-
-
 def type_word(example) -> str:
     """'an integer', 'a number', ... for messages about a value shaped like ``example``."""
-    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a pair of numbers"}
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a pair of numbers",
+             dict: "a table of model settings"}
     return words.get(type(example), f"a {type(example).__name__}")
 _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
              for f in fields(TrainConfig)}
@@ -214,9 +212,11 @@ def read_config_file(path: str | Path) -> dict:
             values = tomllib.loads(text)
     except ValueError as err:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
         raise ConfigError(f"config file {path} is not valid {path.suffix[1:].upper()}: {err}") from None
-    if not isinstance(values, dict) or not isinstance(values.get("model", {}), dict):
-        raise ConfigError(f"config file {path}: expected a table of TrainConfig fields with `model` a table, "
-                          f"got {type(values).__name__}")
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path}: expected a table of TrainConfig fields, got {type(values).__name__}")
+    if not isinstance(values.get("model", {}), dict):
+        raise ConfigError(f"config file {path}: `model` must be a table of model settings ([model] in TOML), "
+                          f"got {values['model']!r}")
     return values
 
 
@@ -285,7 +285,7 @@ def explicit_values(*, preset_name: str | None = None, file: str | Path | None =
             continue
         if key not in known:
             raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}")
-        current = values.get(key, _DEFAULTS[key])
+        current = _DEFAULTS[key]  # the field's type, not that of a (maybe wrong) value from the file
         try:
             values[key] = _parse_value(raw, current) if isinstance(raw, str) else raw
         except ValueError as err:
