@@ -37,6 +37,22 @@ class CheckpointError(ScratchformersError, ValueError):
     """A checkpoint is missing, corrupt, or does not match the model."""
 
 
+class DataError(ScratchformersError, ValueError):
+    """Input data (a corpus, a CSV, a text argument) is empty, not UTF-8, or otherwise unusable."""
+
+
+class RunLockedError(ScratchformersError, RuntimeError):
+    """Another live process is training in the same run directory (see ``training/run_lock.py``)."""
+
+
+class TrainingInterrupted(ScratchformersError):
+    """Ctrl-C stopped training after a step; ``checkpoint`` is where the run was saved (or None)."""
+
+    def __init__(self, message: str, checkpoint=None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
 class AssetNotInstalledError(ScratchformersError, FileNotFoundError):
     """A packaged offline asset is not installed; the message gives the pip command."""
 

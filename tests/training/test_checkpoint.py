@@ -1,7 +1,9 @@
 """Checkpoints: exact resume on CPU, atomic saves that survive kill -9, clear errors."""
 
+import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +16,12 @@ import torch
 
 from scratchformers.data import RandomWindows
 from scratchformers.errors import CheckpointError
-from scratchformers.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from scratchformers.training.checkpoint import (
+    checkpoint_dirs,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from scratchformers.training.optim import build_optimizer
 from scratchformers.training.trainer import Callback, Trainer
 
@@ -123,3 +130,64 @@ def test_kill_9_during_save_leaves_a_loadable_latest_checkpoint(tmp_path):
     state = load_checkpoint(directory, model, opt)  # must not raise
     assert state["step"] >= 1 and target.name == f"step_{state['step']:06d}"
     assert opt.state_dict()["state"]  # the moments came back
+
+
+# ---- hostile cases (issue 16) --------------------------------------------------------------------
+
+
+def test_pruning_orders_by_step_number_across_the_million_boundary(tmp_path):
+    # step_%06d grows a 7th digit at 1,000,000: string order put step_1000000 before step_999999
+    # and pruned the NEWEST checkpoint (then resume failed).
+    model = torch.nn.Linear(2, 2)
+    for step in (999_999, 1_000_000, 1_000_001):
+        save_checkpoint(tmp_path, step, model, keep_last=2)
+    assert sorted(p.name for p in tmp_path.glob("step_*")) == ["step_1000000", "step_1000001"]
+    assert latest_checkpoint(tmp_path).name == "step_1000001"
+    assert load_checkpoint(tmp_path, torch.nn.Linear(2, 2))["step"] == 1_000_001
+    assert [n for n, _ in checkpoint_dirs(tmp_path)] == [1_000_000, 1_000_001]
+
+
+def test_a_failed_write_leaves_no_temporary_folder_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    from scratchformers.training import checkpoint
+
+    model = torch.nn.Linear(2, 2)
+    save_checkpoint(tmp_path, 1, model, torch.optim.AdamW(model.parameters()))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_file", disk_full)  # the optimizer file, after the weights
+    for step in (2, 3):
+        with pytest.raises(CheckpointError, match=r"step 2 .*disk is full; the last complete one \(step 1\) is intact"
+                           if step == 2 else "disk is full"):
+            save_checkpoint(tmp_path, step, model, torch.optim.AdamW(model.parameters()))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+    assert latest_checkpoint(tmp_path).name == "step_000001"
+
+
+def test_a_damaged_checkpoint_names_the_file_and_the_previous_one(tmp_path):
+    model = torch.nn.Linear(4, 4)
+    for step in (1, 2):
+        save_checkpoint(tmp_path, step, model)
+    weights = tmp_path / "step_000002" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])  # truncated after it was written
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(tmp_path, torch.nn.Linear(4, 4))
+    message = str(err.value)
+    assert "is damaged" in message and "step_000001" in message and "delete" not in message
+    (tmp_path / "step_000002" / "state.json").write_text('{"step": 2, "optim')
+    with pytest.raises(CheckpointError, match="is damaged"):
+        load_checkpoint(tmp_path, torch.nn.Linear(4, 4))
+
+
+def test_an_unreadable_latest_json_falls_back_to_the_newest_intact_checkpoint(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    for step in (5, 10):
+        save_checkpoint(tmp_path, step, model)
+    (tmp_path / "latest.json").write_text('{"step": 10, "di')  # hand-damaged; the checkpoints are fine
+    with pytest.warns(UserWarning, match="step_000010"):
+        assert latest_checkpoint(tmp_path).name == "step_000010"
+    for folder in tmp_path.glob("step_*"):
+        shutil.rmtree(folder)
+    with pytest.raises(CheckpointError, match="no step_\\* checkpoint"):
+        latest_checkpoint(tmp_path)

@@ -20,12 +20,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from scratchformers.commands._checks import check_output_file
     from scratchformers.hub import load_model_and_tokenizer
     from scratchformers.viz import attention_heatmap, attention_html, collect_attention
 
     suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
     if suffix not in ("html", "htm", "png", "svg", "pdf"):
         raise ConfigError(f"--output {args.output!r}: use a .html file (interactive) or a .png file (one head)")
+    check_output_file(args.output, "-o/--output")
+    if not args.text:
+        raise ConfigError("the text is empty; give a text to run through the model")
     model, tokenizer = load_model_and_tokenizer(args.model)
     if tokenizer is None:
         raise ConfigError(f"no tokenizer found next to {args.model}; the text cannot be tokenised")

@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
+    from pathlib import Path
 
     from scratchformers.demo import DemoSettings, print_summary, run_demo
     from scratchformers.errors import ConfigError
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda was asked for but torch.cuda.is_available() is False; use --device cpu")
     out = args.out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder (created if missing)")
     settings = DemoSettings.quick() if args.quick else DemoSettings.full()
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")

@@ -39,12 +39,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scratchformers.commands._checks import check_device, check_utf8_file
+    from scratchformers.errors import ConfigError
     from scratchformers.training.classification import DEFAULT_LR, finetune
     from scratchformers.training.config import TrainConfig
+    from scratchformers.training.run_lock import lock_on_main_rank
 
+    if args.max_steps is None and not args.epochs > 0:
+        raise ConfigError(f"--epochs must be positive (fractions like 0.5 are fine), got {args.epochs}")
     config = TrainConfig(
         task="classification", strategy=args.strategy, lr=args.lr or DEFAULT_LR[args.strategy],
-        batch_size=args.batch_size, epochs=0.0 if args.max_steps else args.epochs, max_steps=args.max_steps or 1,
+        batch_size=args.batch_size, epochs=0.0 if args.max_steps is not None else args.epochs,
+        max_steps=args.max_steps if args.max_steps is not None else 1,
         max_length=args.max_length, pooling=args.pooling, layer_lr_decay=args.layer_lr_decay,
         keep_best=args.keep_best, dtype=args.dtype, text_column=args.text_column, label_column=args.label_column,
         schedule="linear", warmup_ratio=args.warmup_ratio, warmup_steps=0, weight_decay=0.01, betas=(0.9, 0.999),
@@ -53,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     )
     from scratchformers.checkpoints.resolve import resolve
 
-    report = finetune(resolve(args.model), args.data, config)
+    check_device(config.device)
+    if Path(args.data).is_file():  # a dataset file: refuse a non-UTF-8 one before loading the model
+        check_utf8_file(args.data, "dataset")
+    with lock_on_main_rank(config.run_dir):
+        report = finetune(resolve(args.model), args.data, config)
     if report:
         print(f"test accuracy {report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f} "
               f"({report['num_examples']} examples) -> {config.run_dir}/test_metrics.json")

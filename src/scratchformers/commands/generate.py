@@ -57,11 +57,17 @@ def strategy_kwargs(args: argparse.Namespace, strategy: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from scratchformers.errors import ConfigError
     from scratchformers.generation import TextStreamer, generate, repetition_report
     from scratchformers.hub import load_model_and_tokenizer
 
+    if not args.prompt:
+        raise ConfigError("PROMPT is empty; give the text to continue (at least one token)")
     model, tokenizer = load_model_and_tokenizer(args.model, require_tokenizer=True)
-    input_ids = torch.tensor([tokenizer.encode(args.prompt)], dtype=torch.long)
+    prompt_ids = tokenizer.encode(args.prompt)
+    if not prompt_ids:
+        raise ConfigError(f"PROMPT {args.prompt!r} encodes to no tokens with this tokenizer; give some text")
+    input_ids = torch.tensor([prompt_ids], dtype=torch.long)
     eos = None if args.ignore_eos else tokenizer.eos_token_id
     common = dict(eos_token_id=eos, pad_token_id=tokenizer.pad_token_id, tokenizer=tokenizer)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,8 +22,12 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from scratchformers.errors import CheckpointError
     from scratchformers.hub.summary import summarize
 
+    if Path(args.path).is_file() and Path(args.path).suffix != ".gguf":
+        raise CheckpointError(f"{args.path} is a file, not a checkpoint; pass a checkpoint folder (config.json + "
+                              "weights), a .gguf file or a hub id")
     info = summarize(args.path)
     console = Console()
     console.print(f"[bold]{info['path']}[/bold]  ({info['format']})")

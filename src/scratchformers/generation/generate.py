@@ -77,6 +77,9 @@ def _check_inputs(model, input_ids, attention_mask) -> None:
         )
     if not isinstance(input_ids, torch.Tensor):
         raise DTypeError(f"input_ids must be a torch.Tensor of token ids, got {type(input_ids).__name__}")
+    if input_ids.numel() == 0:  # torch.tensor([[]]) is float32: say "empty", not "wrong dtype"
+        raise ShapeError(f"input_ids is empty {shape_str(input_ids.shape)}: the prompt encoded to no tokens; "
+                         "give every prompt at least one token (e.g. the BOS token)")
     if input_ids.dtype.is_floating_point:
         raise DTypeError(f"input_ids has dtype {input_ids.dtype}; token ids must be integers (torch.long)")
     if input_ids.dim() != 2:

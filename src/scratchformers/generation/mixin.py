@@ -31,6 +31,12 @@ class GenerationMixin:
         mask = bool_mask(attention_mask)
         state = DecodeState(prompt=input_ids, max_length=max_length)
         if mask is not None:
+            empty = (~mask).all(dim=1).nonzero().flatten().tolist()
+            if empty:
+                raise ConfigError(
+                    f"attention_mask row(s) {empty} are all padding (an empty prompt); every prompt needs at least "
+                    "one real token"
+                )
             if bool((~mask[:, -1]).any()):  # right padding would sit between prompt and continuation
                 raise ConfigError(
                     "attention_mask has padding at the END of a prompt (right padding); decoder-only generation "

@@ -77,6 +77,9 @@ class Model(PretrainedMixin, nn.Module):
         """Clear errors for the classic input mistakes, before PyTorch's IndexError would fire."""
         if not isinstance(input_ids, torch.Tensor):
             raise DTypeError(f"{name} must be a torch.Tensor of token ids, got {type(input_ids).__name__}")
+        if input_ids.numel() == 0 and input_ids.dtype.is_floating_point:  # torch.tensor([[]]): an empty text
+            raise ShapeError(f"{name} is empty {shape_str(input_ids.shape)}: the text encoded to no tokens; "
+                             "give at least one token")
         if input_ids.dtype not in (torch.long, torch.int, torch.int16, torch.uint8):
             raise DTypeError(
                 f"{name} has dtype {input_ids.dtype}; token ids must be integers (torch.long). "

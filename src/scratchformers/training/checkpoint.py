@@ -15,20 +15,39 @@ pointing at a complete checkpoint: the new one or the previous one, never a half
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
+import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from scratchformers.errors import CheckpointError
 
 LATEST = "latest.json"
+_STEP_DIR = re.compile(r"step_(\d+)")
+
+
+def checkpoint_dirs(directory: str | Path) -> list[tuple[int, Path]]:
+    """The complete ``step_N`` folders under ``directory`` as ``(N, path)``, oldest first.
+
+    Sorted by the step NUMBER: ``step_%06d`` names grow a digit at step 1,000,000, where string
+    order would put ``step_1000000`` before ``step_999999`` (and prune the newest checkpoint).
+    """
+    found = []
+    for path in Path(directory).glob("step_*"):
+        match = _STEP_DIR.fullmatch(path.name)
+        if match and path.is_dir():
+            found.append((int(match.group(1)), path))
+    return sorted(found)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -121,17 +140,14 @@ def save_checkpoint(
     tmp = directory / f".tmp-{name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_model(model, str(tmp / "model.safetensors"))
-    meta: dict = {}
-    if optimizer is not None:
-        tensors, meta = _split_optimizer_state(optimizer)
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
-    payload = {"step": step, "optimizer": meta, **(state or {})}
-    (tmp / "state.json").write_text(json.dumps(payload))
-    for file in tmp.iterdir():  # data on disk before the rename makes it visible
-        with open(file, "rb") as f:
-            os.fsync(f.fileno())
+    try:
+        tmp.mkdir()
+        _write_checkpoint_files(tmp, step, model, optimizer, state)
+    except BaseException as err:  # a full disk, a write error, Ctrl-C: leave no half-written folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise _write_error(directory, step, err) from None
+        raise
     final = directory / name
     if final.exists():
         shutil.rmtree(final)
@@ -142,11 +158,42 @@ def save_checkpoint(
     return final
 
 
+def _write_checkpoint_files(tmp: Path, step: int, model: nn.Module, optimizer, state: dict | None) -> None:
+    save_model(model, str(tmp / "model.safetensors"))
+    meta: dict = {}
+    if optimizer is not None:
+        tensors, meta = _split_optimizer_state(optimizer)
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+    payload = {"step": step, "optimizer": meta, **(state or {})}
+    (tmp / "state.json").write_text(json.dumps(payload))
+    for file in tmp.iterdir():  # data on disk before the rename makes it visible
+        with open(file, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _write_error(directory: Path, step: int, err: OSError) -> CheckpointError:
+    previous = [n for n, _ in checkpoint_dirs(directory)]
+    kept = f"the last complete one (step {previous[-1]}) is intact" if previous else "no earlier checkpoint exists"
+    why = "the disk is full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+    fix = "free some space" if err.errno == errno.ENOSPC else "check the folder's permissions and free space"
+    return CheckpointError(f"could not write checkpoint step {step} in {directory}: {why}; {kept}; "
+                           f"{fix}, then rerun with --resume")
+
+
+def _damaged(path: Path, err: Exception) -> CheckpointError:
+    """A checkpoint folder whose files cannot be read: name the file, the older ones and the fix."""
+    older = [p for n, p in checkpoint_dirs(path.parent) if p != path and (p / "state.json").exists()]
+    fix = (f"resume from the previous one with --resume {older[-1]}" if older
+           else "no older checkpoint is left: restore the file from a backup or start a new run")
+    why = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+    return CheckpointError(f"checkpoint {path} is damaged ({type(err).__name__}: {why}); checkpoints are renamed into "
+                           f"place only when complete, so a file was changed or truncated afterwards; {fix}")
+
+
 def _prune(directory: Path, keep_last: int) -> None:
     if keep_last <= 0:
         return
-    steps = sorted(directory.glob("step_*"))
-    for old in steps[:-keep_last]:
+    for _, old in checkpoint_dirs(directory)[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in directory.glob(".tmp-step_*"):  # leftovers of a killed save
         if not str(stale).endswith(f"-{os.getpid()}"):
@@ -163,11 +210,32 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
         return None
     try:
         target = directory / json.loads(pointer.read_text())["dir"]
-    except (json.JSONDecodeError, KeyError) as err:
-        raise CheckpointError(f"{pointer} is unreadable ({err}); delete it to start fresh") from None
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
+        # latest.json is written atomically, so only a hand edit damages it; the step folders are
+        # complete by construction (renamed into place whole), so the newest one is the answer.
+        found = [path for _, path in checkpoint_dirs(directory) if (path / "state.json").exists()]
+        if not found:
+            raise CheckpointError(f"{pointer} is unreadable ({err}) and no step_* checkpoint is next to it; "
+                                  "delete it to start fresh") from None
+        warnings.warn(f"{pointer} is unreadable ({err}); using the newest checkpoint, {found[-1].name}", stacklevel=2)
+        return found[-1]
     if not (target / "state.json").exists():
         raise CheckpointError(f"{pointer} points at {target}, which is missing; was the folder moved?")
     return target
+
+
+def read_state(path: str | Path) -> dict:
+    """The JSON state (step, config, ...) of a checkpoint folder, without loading any tensor."""
+    path = Path(path)
+    if not (path / "state.json").is_file():
+        raise CheckpointError(f"{path} is not a checkpoint folder (no state.json); give a step_N folder")
+    try:
+        state = json.loads((path / "state.json").read_text())
+    except (OSError, ValueError) as err:
+        raise _damaged(path, err) from None
+    if not isinstance(state, dict):
+        raise _damaged(path, ValueError("state.json does not hold an object"))
+    return state
 
 
 def load_checkpoint(
@@ -190,13 +258,16 @@ def load_checkpoint(
     try:
         state = json.loads((path / "state.json").read_text())
         load_model(model, str(path / "model.safetensors"), device=str(map_location))
-        if optimizer is not None:
-            tensors = load_file(str(path / "optimizer.safetensors"), device=str(map_location))
+        tensors = load_file(str(path / "optimizer.safetensors"), device=str(map_location)) if optimizer else None
+    except (OSError, ValueError, SafetensorError) as err:  # ValueError: JSON/UTF-8 decoding
+        raise _damaged(path, err) from None
+    except RuntimeError as err:  # load_state_dict: missing keys or other shapes
+        raise CheckpointError(f"checkpoint {path} does not match this model: {str(err).splitlines()[0][:300]}; "
+                              "was it written with another model config?") from None
+    if optimizer is not None:
+        try:
             optimizer.load_state_dict(_join_optimizer_state(tensors, state["optimizer"]))
-    except (RuntimeError, ValueError, KeyError) as err:
-        raise CheckpointError(
-            f"checkpoint {path} does not match this model/optimizer: {err}. Was it written by another config?"
-        ) from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"checkpoint {path} is unreadable: {err}") from None
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"checkpoint {path}: the optimizer state does not match this model ({err}); "
+                                  "was it written with another model config?") from None
     return state

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -71,21 +72,56 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> TrainConfig:
+        self._check_types()
         if self.task not in TASKS:
             raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.strategy not in ("full", "frozen", "gradual"):
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose full, frozen or gradual")
-        for name in ("batch_size", "grad_accum_steps", "max_steps", "block_size", "max_length"):
+        for name in ("batch_size", "grad_accum_steps", "max_steps", "block_size", "max_length", "log_every",
+                     "eval_every", "eval_batches"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("save_every", "keep_last", "warmup_steps", "epochs", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0 or self.eps <= 0:
+            raise ConfigError(f"lr and eps must be positive, got lr={self.lr}, eps={self.eps}")
+        for name, low, high in (("val_fraction", 0.0, 1.0), ("mlm_probability", 0.0, 1.0)):
+            if not low < getattr(self, name) < high:
+                raise ConfigError(f"{name} must be between {low:g} and {high:g} (exclusive), got {getattr(self, name)}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ConfigError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"betas must be in [0, 1), got {self.betas}")
         if self.dtype not in ("auto", "float32", "bf16", "fp16"):
             raise ConfigError(f"unknown dtype {self.dtype!r}; choose auto, float32, bf16 or fp16")
         if not 0.0 < self.layer_lr_decay <= 1.0:
             raise ConfigError(f"layer_lr_decay must be in (0, 1] (1 = off), got {self.layer_lr_decay}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        self.betas = tuple(self.betas)
         return self
+
+    def _check_types(self) -> None:
+        """Every field has the type of its default (ints may stand for floats); floats are finite."""
+        for f in fields(self):
+            value, expected = getattr(self, f.name), type(_DEFAULTS[f.name])
+            if expected is tuple:
+                if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
+                    raise ConfigError(f"{f.name} must be a pair of numbers like [0.9, 0.99], got {value!r}")
+                value = tuple(float(v) for v in value)
+                setattr(self, f.name, value)
+            elif expected is float:
+                if not _is_number(value):
+                    raise ConfigError(f"{f.name} must be a number, got {value!r} ({type(value).__name__})")
+                setattr(self, f.name, float(value))
+            elif expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{f.name} must be an integer, got {value!r} ({type(value).__name__})")
+            elif expected in (bool, str, dict) and not isinstance(value, expected):
+                raise ConfigError(f"{f.name} must be {type_word(_DEFAULTS[f.name])}, got {value!r} ({type(value).__name__})")
+            if isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name)):
+                raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
+        if not all(math.isfinite(b) for b in self.betas):
+            raise ConfigError(f"betas must be finite, got {self.betas}")
 
     @property
     def resolved_warmup_steps(self) -> int:
@@ -96,6 +132,19 @@ class TrainConfig:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def type_word(example) -> str:
+    """'an integer', 'a number', ... for messages about a value shaped like ``example``."""
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a pair of numbers",
+             dict: "a table of model settings"}
+    return words.get(type(example), f"a {type(example).__name__}")
+_DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+             for f in fields(TrainConfig)}
 
 
 # Presets: the starting points the CLI offers with --preset.
@@ -143,17 +192,32 @@ def resolve_data_path(value: str) -> Path:
 
 def read_config_file(path: str | Path) -> dict:
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    if path.suffix == ".json":
-        return json.loads(path.read_text())
-    if path.suffix == ".toml":
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        return tomllib.loads(path.read_text())
-    raise ConfigError(f"config file {path.name}: use .toml or .json")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist" if not path.exists() else f"config file {path} is a folder")
+    if path.suffix not in (".json", ".toml"):
+        raise ConfigError(f"config file {path.name}: use .toml or .json")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+                          f"{err.start}); save it as UTF-8") from None
+    try:
+        if path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
+            values = tomllib.loads(text)
+    except ValueError as err:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
+        raise ConfigError(f"config file {path} is not valid {path.suffix[1:].upper()}: {err}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path}: expected a table of TrainConfig fields, got {type(values).__name__}")
+    if not isinstance(values.get("model", {}), dict):
+        raise ConfigError(f"config file {path}: `model` must be a table of model settings ([model] in TOML), "
+                          f"got {values['model']!r}")
+    return values
 
 
 def _parse_value(raw: str, current):
@@ -204,8 +268,8 @@ def parse_overrides(tokens: list[str]) -> dict:
     return out
 
 
-def build_config(*, preset_name: str | None = None, file: str | Path | None = None, overrides=None) -> TrainConfig:
-    """Defaults < preset < file < overrides (strings from the CLI are converted to the field's type)."""
+def explicit_values(*, preset_name: str | None = None, file: str | Path | None = None, overrides=None) -> dict:
+    """The values a user gave: preset < file < overrides, CLI strings converted; no defaults filled in."""
     values: dict = preset(preset_name) if preset_name else {}
     if file:
         file_values = read_config_file(file)
@@ -213,7 +277,6 @@ def build_config(*, preset_name: str | None = None, file: str | Path | None = No
         values.update(file_values)
         values["model"] = model
     known = {f.name: f for f in fields(TrainConfig)}
-    defaults = TrainConfig()
     for key, raw in (overrides or {}).items():
         key = key.replace("-", "_")
         if key.startswith("model."):
@@ -222,19 +285,51 @@ def build_config(*, preset_name: str | None = None, file: str | Path | None = No
             continue
         if key not in known:
             raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}")
-        current = values.get(key, getattr(defaults, key))
+        current = _DEFAULTS[key]  # the field's type, not that of a (maybe wrong) value from the file
         try:
             values[key] = _parse_value(raw, current) if isinstance(raw, str) else raw
         except ValueError as err:
             if isinstance(err, ConfigError):
                 raise ConfigError(f"--{key}: {err}") from None
-            raise ConfigError(
-                f"--{key} expects a {type(current).__name__} (like {current!r}), got {raw!r}"
-            ) from None
+            raise ConfigError(f"--{key} expects {type_word(current)} (like {current!r}), got {raw!r}") from None
     unknown = set(values) - set(known)
     if unknown:
         raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known keys: {', '.join(sorted(known))}")
-    return TrainConfig(**values)
+    return values
+
+
+def build_config(*, preset_name: str | None = None, file: str | Path | None = None, overrides=None) -> TrainConfig:
+    """Defaults < preset < file < overrides (strings from the CLI are converted to the field's type)."""
+    return TrainConfig(**explicit_values(preset_name=preset_name, file=file, overrides=overrides))
+
+
+# Resuming: the saved config is the base; what the user passes again must agree with it, except
+# these fields, which do not change what the steps already taken mean (they say how long to go on,
+# how often to log/evaluate/save, and where/how fast to run).
+RESUMABLE_CHANGES = ("max_steps", "log_every", "eval_every", "eval_batches", "save_every", "keep_last",
+                     "progress", "plot", "device", "compile")
+
+
+def resume_config(saved: dict, given: dict, step: int = 0) -> tuple[TrainConfig, dict]:
+    """The config to resume with: ``saved`` updated by ``given`` where :data:`RESUMABLE_CHANGES` allow.
+
+    Returns the config and ``{field: (old, new)}`` for the changes applied; raises ConfigError listing
+    every other field ``given`` changes (lr, data, model shape, ...), since the run would silently
+    keep the saved values or mix two set-ups.
+    """
+    old = TrainConfig(**saved).to_dict()
+    merged = {**old, **given, "model": {**old["model"], **given.get("model", {})}}
+    new = TrainConfig(**merged).to_dict()
+    changed = {k: (old[k], new[k]) for k in new if new[k] != old[k] and k != "run_dir"}
+    refused = {k: v for k, v in changed.items() if k not in RESUMABLE_CHANGES}
+    if refused:
+        diffs = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in sorted(refused.items()))
+        raise ConfigError(f"--resume with changed settings ({diffs}); a resumed run keeps its saved set-up: drop "
+                          f"those options (only {', '.join(RESUMABLE_CHANGES)} may change) or start a new --run_dir")
+    if new["max_steps"] <= step:
+        raise ConfigError(f"the checkpoint is at step {step} and max_steps is {new['max_steps']}: nothing left to "
+                          "train; pass a larger --max_steps to go on")
+    return TrainConfig(**new), changed
 
 
 def replace(config: TrainConfig, **changes) -> TrainConfig:

@@ -276,6 +276,16 @@ class Trainer:
     # ---- the loop -----------------------------------------------------------------------------
 
     def fit(self, resume: bool | str | Path = False) -> list[dict]:
+        """Train up to ``config.max_steps`` holding RUN_DIR's lock (one run per folder, see
+        training/run_lock.py). Ctrl-C finishes the step, saves a checkpoint and raises
+        :class:`TrainingInterrupted` (training/interrupt.py)."""
+        from scratchformers.training.interrupt import stop_on_interrupt
+        from scratchformers.training.run_lock import run_lock
+
+        with run_lock(self.run_dir) if self.is_main else nullcontext(), stop_on_interrupt(self):
+            return self._fit(resume)
+
+    def _fit(self, resume: bool | str | Path) -> list[dict]:
         cfg = self.config
         resumed = self.resume(None if resume is True else resume) if resume else False
         if not resumed:

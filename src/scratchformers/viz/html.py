@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +72,28 @@ def attention_html(weights, tokens: list[str], *, path: str | Path | None = None
     data = encode_weights(layers, top_k=top_k)
     data["tokens"] = [str(t) for t in tokens]
     data["key_tokens"] = [str(t) for t in key_tokens]
-    blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")  # never close the script early
-    page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace("__DATA__", blob).replace("__SCRIPT__", _SCRIPT)
+    page = _fill(_TEMPLATE, TITLE=html.escape(str(title)), DATA=script_json(data), SCRIPT=_SCRIPT)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
+
+
+# Characters JSON may carry verbatim but a <script> element or a JavaScript parser must not see:
+# "</script" or "<!--" would end or derail the element; U+2028/2029 are line breaks in old JS.
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_PLACEHOLDER = re.compile(r"__(TITLE|DATA|SCRIPT)__")
+
+
+def script_json(data) -> str:
+    """JSON safe inside ``<script type="application/json">``: ``JSON.parse`` gives ``data`` back exactly."""
+    text = json.dumps(data, separators=(",", ":"))  # ASCII only: lone surrogates, U+2028/9 become \uXXXX
+    return text.translate(str.maketrans(_SCRIPT_ESCAPES))
+
+
+def _fill(template: str, **values: str) -> str:
+    """Replace every ``__NAME__`` of the template in ONE pass: inserted text is never scanned again, so a
+    title or token spelling ``__DATA__`` stays text (sequential ``str.replace`` calls would expand it)."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
 _TEMPLATE = """<!DOCTYPE html>
