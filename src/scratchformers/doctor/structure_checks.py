@@ -1,0 +1,257 @@
+"""Checks of a block's wiring, read off the traced ops and the module outputs:
+
+- head merge: ``y.view(B, T, C)`` applied to the (B, H, T, D) attention output without moving the
+  head axis next to D first: the memory order mixes heads and positions;
+- LayerNorm over the wrong axis: normalisation statistics taken over an axis of size T (or B);
+- LayerNorm missing: a projection that reads the residual stream un-normalised after the first
+  norm has run (pre-LN reads ln(x); post-LN reads the previous block's ln(x + f(x)));
+- residual missing: a block's output is uncorrelated with its input (y = x + f(x) keeps x).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import torch
+
+from scratchformers.analysis.graph import (
+    DROPOUT,
+    LINEARS,
+    NORM_KERNELS,
+    NORM_STATISTICS,
+    PASSTHROUGH,
+    RESHAPES,
+    SCALAR_DIV,
+    SCALAR_MUL,
+    TRANSPOSES,
+)
+from scratchformers.doctor.findings import Finding
+
+RESIDUAL_MIN_COSINE = 0.2  # y = x + f(x) measured >= 0.45 on every correct model of the corpus; none: ~0
+_STAT_FOLLOW = {"add", "__add__", "__radd__", "sqrt", "pow", "__pow__", "reciprocal", "clamp", "clamp_min", "to",
+                "float", "type_as", "expand", "expand_as", "sub", "__sub__", "neg"}
+_ACTIVATIONS = {"gelu", "relu", "silu", "tanh", "sigmoid", "mish", "leaky_relu", "elu", "softplus", "glu"}
+
+
+def block_of(module: str) -> str:
+    """The transformer block a site's module belongs to: the longest prefix ending in a list index
+    (``h.3``, ``encoder.layers.0``), else the module's parent."""
+    ends = [m.end() for m in re.finditer(r"(^|\.)\d+(?=\.|$)", module)]
+    if ends:
+        return module[: ends[-1]]
+    return module.rsplit(".", 1)[0] if "." in module else module
+
+
+def _source_line(model, name: str) -> str | None:
+    try:
+        module = model.get_submodule(name) if name and name != "<model>" else model
+        forward = type(module).forward
+        return f"{inspect.getsourcefile(forward)}:{inspect.getsourcelines(forward)[1]}"
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
+# ----- head merge ----------------------------------------------------------------------------------
+def check_head_merge(trace) -> Finding:
+    outputs = {id(s.output): s for s in trace.sites if s.output is not None}
+    if not outputs:
+        return Finding("attention.head_merge", "skip", "no attention output (weights @ V) found")
+    for node in trace.nodes:
+        if node.name not in RESHAPES or not isinstance(node.out, torch.Tensor) or node.out.dim() != 3:
+            continue
+        parent, depth = node.tensor_parent(0), 0
+        while parent is not None and depth < 6 and id(parent) not in outputs:
+            if parent.name in TRANSPOSES or parent.name not in PASSTHROUGH | DROPOUT:
+                parent = None
+                break
+            parent, depth = parent.tensor_parent(0), depth + 1
+        if parent is None or id(parent) not in outputs or not isinstance(parent.out, torch.Tensor):
+            continue
+        attn = parent.out
+        if attn.dim() != 4:
+            continue
+        b, a1, a2, d = attn.shape
+        out = node.out.shape
+        if a1 != a2 and a1 > 1 and out[0] == b and out[1] == a2 and out[2] == a1 * d:
+            return Finding(
+                "attention.head_merge", "fail",
+                f"the attention output {tuple(attn.shape)} (B, H, T, D) is reshaped straight to {tuple(out)} at "
+                f"{node.where}: without moving the head axis next to D, each 'position' row takes D-wide pieces "
+                f"of {a1} heads from consecutive positions of one head",
+                cause="heads merged without the transpose: y.view(B, T, C) on a (B, H, T, D) tensor mixes positions "
+                      "(a causal leak) and heads",
+                fix="y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)",
+                module=node.module,
+            )
+    return Finding("attention.head_merge", "ok", f"{len(outputs)} attention output(s) keep positions apart when "
+                   "the heads are merged")
+
+
+# ----- normalisation -------------------------------------------------------------------------------
+def _reduced_axes(node) -> set[int] | None:
+    x = node.tensors[0]
+    n = x.dim()
+    if node.name in ("layer_norm", "rms_norm"):
+        shape = node.kwargs.get("normalized_shape", node.args[1] if len(node.args) > 1 else None)
+        count = 1 if isinstance(shape, int) else len(shape) if shape is not None else 0
+        return set(range(n - count, n))
+    if node.name in ("std", "var", "var_mean", "std_mean", "mean", "norm"):
+        dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 and not isinstance(node.args[1], bool) else None)
+        keepdim = node.kwargs.get("keepdim", node.args[2] if len(node.args) > 2 and isinstance(node.args[2], bool) else False)
+        if dim is None or (node.name == "mean" and not keepdim):
+            return None  # a full reduction (a loss) or a pooling, not a normalisation
+        dims = dim if isinstance(dim, (list, tuple)) else [dim]
+        return {int(d) % n for d in dims}
+    return None
+
+
+def _stream_axes(x: torch.Tensor, batch: int, seq_len: int, width: int):
+    if x.dim() != 3 or x.shape[-1] != width or seq_len == width:
+        return None
+    if tuple(x.shape[:2]) in ((batch, seq_len), (seq_len, batch)):
+        return x
+    return None
+
+
+def check_norm_axis(trace, batch: int, seq_len: int, width: int | None) -> Finding:
+    if not width:
+        return Finding("norm.axis", "skip", "model width unknown (no token embedding)")
+    seen = 0
+    for node in trace.nodes:
+        if node.name not in NORM_KERNELS | NORM_STATISTICS | {"mean"} or not node.tensors:
+            continue
+        x = _stream_axes(node.tensors[0], batch, seq_len, width)
+        axes = _reduced_axes(node) if x is not None else None
+        if axes is None:
+            continue
+        seen += 1
+        if axes != {2}:
+            sizes = [int(x.shape[a]) for a in sorted(axes)]
+            return Finding(
+                "norm.axis", "fail",
+                f"{node.name} at {node.where} normalises a {tuple(x.shape)} hidden state over axis "
+                f"{sorted(axes)} (size {sizes}): statistics across positions, not across the {width} features "
+                "of each token",
+                cause="LayerNorm over the wrong axis: each token's output depends on the other tokens (a causal "
+                      "leak, padding changes the results) and per-token feature scales are not normalised",
+                fix="x.mean(dim=-1, keepdim=True), x.std(dim=-1, keepdim=True)  # or nn.LayerNorm(d_model) on (B, T, C)",
+                module=node.module,
+            )
+    if not seen:
+        return Finding("norm.axis", "skip", "no normalisation of a (B, T, C) hidden state found")
+    return Finding("norm.axis", "ok", f"{seen} normalisation statistic(s) are taken over the feature axis")
+
+
+def _normalised_nodes(trace) -> tuple[set[int], int | None]:
+    """Ids of nodes whose output is normalised per token, and the op index of the first norm."""
+    stat, normed, first = set(), set(), None
+    for node in trace.nodes:
+        parents = [p for p in node.parents if p is not None]
+        pid = {id(p) for p in parents}
+        if node.name in NORM_KERNELS:
+            normed.add(id(node))
+        elif node.name in NORM_STATISTICS or (node.name == "mean" and node.kwargs.get("keepdim", len(node.args) > 2)):
+            stat.add(id(node))
+            continue
+        elif node.name in _STAT_FOLLOW and parents and pid <= stat:
+            stat.add(id(node))
+            continue
+        elif node.name in SCALAR_MUL | SCALAR_DIV | {"add", "__add__", "__radd__"} and pid & (stat | normed):
+            normed.add(id(node))
+        elif node.name in PASSTHROUGH | TRANSPOSES | DROPOUT and parents and id(parents[0]) in normed:
+            normed.add(id(node))
+        else:
+            continue
+        if first is None:
+            first = node.index
+    return normed, first
+
+
+def _reads_activation(node, depth: int = 3) -> bool:
+    stack = [(p, 0) for p in node.parents if p is not None]
+    while stack:
+        p, d = stack.pop()
+        if p.name in _ACTIVATIONS:
+            return True
+        if d < depth:
+            stack.extend((q, d + 1) for q in p.parents if q is not None)
+    return False
+
+
+def check_norm_missing(trace, width: int | None) -> Finding:
+    if not width:
+        return Finding("norm.missing", "skip", "model width unknown (no token embedding)")
+    normed, first = _normalised_nodes(trace)
+    if first is None:
+        return Finding("norm.missing", "skip" if not trace.sites else "warn",
+                       "no normalisation op at all in the forward pass (no LayerNorm / RMSNorm)",
+                       fix="add nn.LayerNorm(d_model) before each sublayer (pre-LN) or after each residual add")
+    attn_out = {id(s.output) for s in trace.sites if s.output is not None}
+    blocks = {block_of(s.module) for s in trace.sites}
+    for node in trace.nodes:
+        if node.name not in LINEARS or node.index < first:
+            continue
+        x_i = 1 if node.name == "addmm" else 0
+        if len(node.tensors) <= x_i or node.tensors[x_i].shape[-1] != width:
+            continue
+        src = node.tensor_parent(x_i)
+        while src is not None and src.name in PASSTHROUGH | TRANSPOSES and id(src) not in attn_out:
+            src = src.tensor_parent(0)
+        if src is None or id(src) in normed or id(src) in attn_out or src.name in NORM_KERNELS:
+            continue
+        if _reads_activation(node) or _from_attention(src, attn_out):
+            continue
+        in_block = any(node.module == b or node.module.startswith(b + ".") for b in blocks)
+        return Finding(
+            "norm.missing", "fail" if in_block else "warn",
+            f"{node.module} ({node.name} at {node.where}) reads the residual stream un-normalised, after "
+            f"normalisation ops ran elsewhere (first at op {first})",
+            cause="a LayerNorm is missing: the sublayer sees the growing residual stream directly, activations and "
+                  "gradients drift with depth" if in_block else
+                  "no final LayerNorm before the output head (pre-LN stacks need one)",
+            fix="x = x + self.attn(self.ln_1(x)); x = x + self.mlp(self.ln_2(x))  # pre-LN",
+            module=node.module,
+        )
+    return Finding("norm.missing", "ok", "every projection reading the residual stream reads a normalised tensor")
+
+
+def _from_attention(node, attn_out, depth: int = 8) -> bool:
+    while node is not None and depth > 0:
+        if id(node) in attn_out:
+            return True
+        if node.name not in PASSTHROUGH | TRANSPOSES | DROPOUT | RESHAPES:
+            return False
+        node, depth = node.tensor_parent(0), depth - 1
+    return False
+
+
+# ----- residual ------------------------------------------------------------------------------------
+def check_residual(model, sites, records) -> Finding:
+    blocks = sorted({block_of(s.module) for s in sites})
+    by_name = {}
+    for name, inp, out in records:
+        by_name.setdefault(name, (inp, out))
+    measured = []
+    for block in blocks:
+        inp, out = by_name.get(block, (None, None))
+        if inp is None or out is None or inp.shape != out.shape or not inp.is_floating_point() or inp.dim() < 2:
+            continue
+        x = inp.float() - inp.float().mean(-1, keepdim=True)
+        y = out.float() - out.float().mean(-1, keepdim=True)
+        cosine = float((x * y).sum() / (x.norm() * y.norm() + 1e-12))
+        measured.append((block, cosine))
+    if not measured:
+        return Finding("residual", "skip", "no block with matching input/output shapes around an attention")
+    block, cosine = min(measured, key=lambda bc: bc[1])
+    if cosine < RESIDUAL_MIN_COSINE:
+        return Finding(
+            "residual", "fail",
+            f"{block}: its output is uncorrelated with its input (cosine {cosine:.3f}; a block y = x + f(x) "
+            f"keeps x, cosine >= 0.45 in every correct model measured) - block defined at {_source_line(model, block)}",
+            cause="a residual connection is missing (x = attn(ln(x)) instead of x = x + attn(ln(x))): the signal "
+                  "and the gradient must pass through every sublayer, deep stacks stop training",
+            fix="x = x + self.attn(self.ln_1(x)); x = x + self.mlp(self.ln_2(x))",
+            module=block,
+        )
+    return Finding("residual", "ok", f"{len(measured)} block(s) keep their input (lowest cosine {cosine:.2f} in {block})")
