@@ -257,8 +257,8 @@ def producing_projection(node: Node | None, depth: int = 14):
     """The projection an operand comes from: (linear/addmm node, chunk index of a fused projection
     split into q/k/v, or None)."""
     chunk = None
-    followed = PASSTHROUGH | TRANSPOSES | SCALAR_MUL | SCALAR_DIV | FILLS | {"add", "__add__", "cat", "sub", "__sub__",
-                                                                            "neg", "contiguous"}
+    followed = PASSTHROUGH | TRANSPOSES | SCALAR_MUL | SCALAR_DIV | FILLS | {
+        "add", "__add__", "__radd__", "cat", "stack", "sub", "__sub__", "neg", "__neg__", "contiguous"}  # incl. RoPE
     while node is not None and depth > 0:
         if node.name in LINEARS:
             return node, chunk

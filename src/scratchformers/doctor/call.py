@@ -51,7 +51,7 @@ class Call:
 
     # ----- the user's extra arguments, for other batches / orders ---------------------------------------
     def _batch_axis(self, value: torch.Tensor) -> int | None:
-        if value.dim() >= 1 and value.shape[0] == self.batch and not self._square_mask(value):
+        if value.dim() >= 1 and value.shape[0] in (self.batch, 1) and not self._square_mask(value):
             return 0
         return None
 

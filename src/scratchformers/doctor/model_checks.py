@@ -77,6 +77,10 @@ def _forward_failure(trace: AttentionTrace, err: Exception) -> Finding:
     explained = check_score_shape_error(trace, err)
     if explained is not None:
         return explained
+    oriented = check_score_orientation(trace.sites)  # the sites that ran before the crash
+    if oriented.status == "fail":
+        oriented.message += f"; the forward then fails: {type(err).__name__}: {str(err)[:200]}"
+        return oriented
     text = f"{type(err).__name__}: {err}"
     hint = ""
     if isinstance(err, IndexError) and "index out of range" in str(err):

@@ -157,8 +157,10 @@ def _normalised_nodes(trace) -> tuple[set[int], int | None]:
         elif node.name in _STAT_FOLLOW and parents and pid <= stat:
             stat.add(id(node))
             continue
-        elif node.name in SCALAR_MUL | SCALAR_DIV | {"add", "__add__", "__radd__"} and pid & (stat | normed):
-            normed.add(id(node))
+        elif node.name in SCALAR_MUL | SCALAR_DIV and pid & stat:
+            normed.add(id(node))  # x * rsqrt(mean(x^2)), (x - mean) / (std + eps)
+        elif node.name in SCALAR_MUL | {"add", "__add__", "__radd__"} and pid & normed and _affine(node, normed):
+            normed.add(id(node))  # gamma * x_hat + beta
         elif node.name in PASSTHROUGH | TRANSPOSES | DROPOUT and parents and id(parents[0]) in normed:
             normed.add(id(node))
         else:
@@ -168,15 +170,16 @@ def _normalised_nodes(trace) -> tuple[set[int], int | None]:
     return normed, first
 
 
-def _reads_activation(node, depth: int = 3) -> bool:
-    stack = [(p, 0) for p in node.parents if p is not None]
-    while stack:
-        p, d = stack.pop()
-        if p.name in _ACTIVATIONS:
-            return True
-        if d < depth:
-            stack.extend((q, d + 1) for q in p.parents if q is not None)
-    return False
+def _affine(node, normed) -> bool:
+    """Every operand besides the normalised one is a per-feature vector or a scalar."""
+    others = [t for t, p in zip(node.tensors, node.parents) if p is None or id(p) not in normed]
+    return all(t.dim() <= 1 for t in others)
+
+
+def _reads_activation(src) -> bool:
+    """The input of an MLP's down projection: an activation, or a gated product of one (SwiGLU)."""
+    return src.name in _ACTIVATIONS or (src.name in SCALAR_MUL and any(
+        p is not None and p.name in _ACTIVATIONS for p in src.parents))
 
 
 def check_norm_missing(trace, width: int | None) -> Finding:
@@ -200,16 +203,16 @@ def check_norm_missing(trace, width: int | None) -> Finding:
             src = src.tensor_parent(0)
         if src is None or id(src) in normed or id(src) in attn_out or src.name in NORM_KERNELS:
             continue
-        if _reads_activation(node) or _from_attention(src, attn_out):
+        if _reads_activation(src) or _from_attention(src, attn_out):
             continue
-        in_block = any(node.module == b or node.module.startswith(b + ".") for b in blocks)
+        if not any(node.module == b or node.module.startswith(b + ".") for b in blocks):
+            continue  # heads after the stack (pooling, classifiers) read whatever the user pooled
         return Finding(
-            "norm.missing", "fail" if in_block else "warn",
+            "norm.missing", "fail",
             f"{node.module} ({node.name} at {node.where}) reads the residual stream un-normalised, after "
             f"normalisation ops ran elsewhere (first at op {first})",
             cause="a LayerNorm is missing: the sublayer sees the growing residual stream directly, activations and "
-                  "gradients drift with depth" if in_block else
-                  "no final LayerNorm before the output head (pre-LN stacks need one)",
+                  "gradients drift with depth",
             fix="x = x + self.attn(self.ln_1(x)); x = x + self.mlp(self.ln_2(x))  # pre-LN",
             module=node.module,
         )
@@ -237,8 +240,10 @@ def check_residual(model, sites, records) -> Finding:
         inp, out = by_name.get(block, (None, None))
         if inp is None or out is None or inp.shape != out.shape or not inp.is_floating_point() or inp.dim() < 2:
             continue
-        x = inp.float() - inp.float().mean(-1, keepdim=True)
-        y = out.float() - out.float().mean(-1, keepdim=True)
+        # centred over the tokens (a bias adds the same vector to every token) and over the features
+        x, y = inp.float().flatten(0, -2), out.float().flatten(0, -2)
+        x = x - x.mean(0) - (x - x.mean(0)).mean(-1, keepdim=True)
+        y = y - y.mean(0) - (y - y.mean(0)).mean(-1, keepdim=True)
         cosine = float((x * y).sum() / (x.norm() * y.norm() + 1e-12))
         measured.append((block, cosine))
     if not measured:
