@@ -112,8 +112,23 @@ def mask_diagnosis(site: AttentionSite) -> tuple[str, str] | None:
     return "other", "the blocked entries do not match the causal pattern"
 
 
-_QUERY = re.compile(r"(^|[._])(q|query|queries|wq|w_q|q_proj|q_lin|to_q)$", re.IGNORECASE)
-_KEY = re.compile(r"(^|[._])(k|key|keys|wk|w_k|k_proj|k_lin|to_k)$", re.IGNORECASE)
+_QUERY_WORDS = {"q", "query", "queries", "wq", "qproj", "qlinear"}
+_KEY_WORDS = {"k", "key", "keys", "wk", "kproj", "klinear"}
+
+
+class _Role:
+    """Does a projection's name say query or key? The last name segment, split at '_' / '-'
+    (q_proj, W_Q, to_k, key, linear_q, wq ...)."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def search(self, name: str) -> bool:
+        tokens = set(re.split(r"[_\-]", name.split(".")[-1].lower()))
+        return bool(tokens & self.words)
+
+
+_QUERY, _KEY = _Role(_QUERY_WORDS), _Role(_KEY_WORDS)
 
 
 def _orientation(site) -> tuple[bool, str] | None:

@@ -35,11 +35,13 @@ _ACTIVATIONS = {"gelu", "relu", "silu", "tanh", "sigmoid", "mish", "leaky_relu",
 
 
 def block_of(module: str) -> str:
-    """The transformer block a site's module belongs to: the longest prefix ending in a list index
-    (``h.3``, ``encoder.layers.0``), else the module's parent."""
+    """The transformer block a site's module belongs to: the longest strict prefix ending in a list
+    index (``h.3``, ``encoder.layers.0``; not ``blocks.0.heads.1``, a head), else the module itself
+    when it is a list element (attention inline in the block), else the module's parent."""
     ends = [m.end() for m in re.finditer(r"(^|\.)\d+(?=\.|$)", module)]
-    if ends:
-        return module[: ends[-1]]
+    strict = [e for e in ends if e < len(module)]
+    if strict or ends:
+        return module[: (strict or ends)[-1]]
     return module.rsplit(".", 1)[0] if "." in module else module
 
 
@@ -192,6 +194,10 @@ def check_norm_missing(trace, width: int | None) -> Finding:
                        fix="add nn.LayerNorm(d_model) before each sublayer (pre-LN) or after each residual add")
     attn_out = {id(s.output) for s in trace.sites if s.output is not None}
     blocks = {block_of(s.module) for s in trace.sites}
+    after_attention = set(attn_out)  # the stream once an attention has written into it
+    for node in trace.nodes:
+        if any(p is not None and id(p) in after_attention for p in node.parents):
+            after_attention.add(id(node))
     for node in trace.nodes:
         if node.name not in LINEARS or node.index < first:
             continue
@@ -203,6 +209,8 @@ def check_norm_missing(trace, width: int | None) -> Finding:
             src = src.tensor_parent(0)
         if src is None or id(src) in normed or id(src) in attn_out or src.name in NORM_KERNELS:
             continue
+        if id(src) not in after_attention:
+            continue  # embeddings read by a post-LN stack's first layer are not normalised either
         if _reads_activation(src) or _from_attention(src, attn_out):
             continue
         if not any(node.module == b or node.module.startswith(b + ".") for b in blocks):
@@ -220,12 +228,14 @@ def check_norm_missing(trace, width: int | None) -> Finding:
 
 
 def _from_attention(node, attn_out, depth: int = 8) -> bool:
-    while node is not None and depth > 0:
+    """An attention output, possibly moved / concatenated over heads (the output projection's input)."""
+    stack = [(node, 0)]
+    while stack:
+        node, d = stack.pop()
         if id(node) in attn_out:
             return True
-        if node.name not in PASSTHROUGH | TRANSPOSES | DROPOUT | RESHAPES:
-            return False
-        node, depth = node.tensor_parent(0), depth - 1
+        if d < depth and node.name in PASSTHROUGH | TRANSPOSES | DROPOUT | RESHAPES | {"cat", "stack"}:
+            stack.extend((p, d + 1) for p in node.parents if p is not None)
     return False
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 HERE = pathlib.Path(__file__).parent
-STYLES = ("gpt_fused", "gpt_heads", "annotated", "bert_style", "seq_first", "llama_style", "classifier")
+STYLES = ("gpt_fused", "gpt_heads", "annotated", "bert_style", "seq_first", "llama_style", "classifier", "head_list",
+          "einsum_style")
 
 CLASSES = {
     "softmax_axis": "softmax over the query axis",
@@ -185,6 +186,29 @@ MUTANTS = [
     _m("padding", "classifier", ("pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1.0)", "pooled = x.mean(1)"), PAD),
     _m("position", "classifier", ("x = self.embed(ids) + self.pos(torch.arange(ids.size(1), device=ids.device))",
                                   "x = self.embed(ids)"), POS),
+    # single-head modules concatenated (keys computed before queries)
+    _m("softmax_axis", "head_list", ("F.softmax(affinity, dim=-1)", "F.softmax(affinity, dim=1)"), SOFT),
+    _m("mask_off_by_one", "head_list", ("torch.tril(torch.ones(block_size, block_size))",
+                                        "torch.tril(torch.ones(block_size, block_size), diagonal=1)"), LEAK),
+    _m("mask_value", "head_list", ('self.tril[:T, :T] == 0, float("-inf"))', "self.tril[:T, :T] == 0, 0)"), FILL),
+    _m("scaling", "head_list", (" * k.shape[-1] ** -0.5", ""), SCALE),
+    _m("k_at_q", "head_list", ("affinity = q @ k.transpose(-2, -1)", "affinity = k @ q.transpose(-2, -1)"), KQ),
+    _m("position", "head_list", ("x = self.tok(idx) + self.pos(torch.arange(T, device=idx.device))", "x = self.tok(idx)"),
+       POS),
+    _m("residual", "head_list", ("x = x + self.sa(self.ln1(x))", "x = self.sa(self.ln1(x))"), RES),
+    _m("layernorm", "head_list", ("self.sa(self.ln1(x))", "self.sa(x)"), LN),
+    # einsum attention, torch.where mask
+    _m("softmax_axis", "einsum_style", ("attn = sim.softmax(dim=-1)", "attn = sim.softmax(dim=-2)"), SOFT),
+    _m("mask_off_by_one", "einsum_style", ("device=x.device).tril()", "device=x.device).tril(1)"), LEAK),
+    _m("mask_value", "einsum_style", ("torch.where(allowed, sim, torch.finfo(sim.dtype).min)", "torch.where(allowed, sim, 0.0)"),
+       FILL),
+    _m("scaling", "einsum_style", ("self.dim_head ** -0.5", "self.dim_head ** -1.0"), SCALE),
+    _m("k_at_q", "einsum_style", ('torch.einsum("bhid,bhjd->bhij", q, k)', 'torch.einsum("bhid,bhjd->bhij", k, q)'), KQ),
+    _m("position", "einsum_style", [("        x = x + self.pos_emb[:n]\n", ""),
+                                    ("return self.to_logits(self.norm(x))", "return self.to_logits(self.norm(x + self.pos_emb[:n]))")],
+       POS),
+    _m("head_merge", "einsum_style", ("out.permute(0, 2, 1, 3).reshape(b, n, -1)", "out.reshape(b, n, -1)"), MERGE),
+    _m("residual", "einsum_style", ("return self.ff(self.norm2(x)) + x", "return self.ff(self.norm2(x))"), RES),
 ]
 
 
@@ -215,6 +239,8 @@ CORRECT = [
     ("seq_first", {}, 0, {}), ("seq_first", {"nlayers": 3}, 1, {}),
     ("llama_style", {}, 0, {}), ("llama_style", {"use_sdpa": True}, 1, {}),
     ("classifier", {}, 0, {}), ("classifier", {"layers": 1}, 1, {}),
+    ("head_list", {}, 0, {}), ("head_list", {"n_layer": 3}, 1, {}),
+    ("einsum_style", {}, 0, {}), ("einsum_style", {"depth": 3}, 1, {}),
 ]
 HF = [("gpt2", 0, "eager"), ("gpt2", 1, "sdpa"), ("bert", 0, "eager"), ("bert", 1, "sdpa"), ("llama", 0, "eager"),
       ("llama", 1, "sdpa")]
