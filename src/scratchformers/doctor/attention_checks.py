@@ -8,9 +8,9 @@ import re
 
 import torch
 
-from scratchformers.doctor.findings import Finding
 from scratchformers.analysis.graph import MASKED_BELOW, MATMULS, matmul_operands, walk_to_softmax
 from scratchformers.analysis.trace import AttentionSite, AttentionTrace
+from scratchformers.doctor.findings import Finding
 
 
 def _no_sites(check_id: str) -> Finding:

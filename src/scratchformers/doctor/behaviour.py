@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.analysis.graph import MASKED_BELOW
+from scratchformers.analysis.trace import AttentionTrace
 from scratchformers.doctor import probe
 from scratchformers.doctor.attention_checks import fully_masked_rows, mask_diagnosis
 from scratchformers.doctor.call import Call
 from scratchformers.doctor.causal import diff as _diff
 from scratchformers.doctor.causal import probe_ids
 from scratchformers.doctor.findings import Finding
-from scratchformers.analysis.graph import MASKED_BELOW
-from scratchformers.analysis.trace import AttentionTrace
 
 NO_SIGNAL = 1e-5  # relative change below this: the attention cannot tell positions apart
 WEAK_SIGNAL = 1e-2  # below this: a position signal exists but is too small to matter
