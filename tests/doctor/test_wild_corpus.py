@@ -74,3 +74,14 @@ def test_bug_class_is_found_at_fail_level(bug):
     print(f"\n| {harness.CLASSES[bug]} | {found}/{len(mutants)} | one failure: {single}/{found} |")
     assert found >= 0.9 * len(mutants), missed
     assert single >= 0.9 * found, "consequences reported as failures next to the root cause"
+
+
+def test_findings_name_the_module_and_the_users_line():
+    mutant = next(m for m in harness.MUTANTS if m.bug == "head_merge" and m.style == "gpt_fused")
+    text = harness.source(mutant.style)
+    for old, new in mutant.edits:
+        text = text.replace(old, new)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "out.contiguous().view(B, T, C)" in row)
+    finding = harness.run_mutant(mutant).get("attention.head_merge")
+    assert finding.status == "fail" and finding.module == "transformer.h.0.attn"
+    assert f"gpt_fused.py:{line}" in finding.message and finding.fix

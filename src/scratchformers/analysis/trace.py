@@ -110,7 +110,6 @@ class AttentionTrace(TorchFunctionMode):
         self.producer: dict[int, Node] = {}
         self.first_position_use: int | None = None  # op index where a positional table is first used
         self.notes: list[str] = []  # ops the tracer could not interpret (it never raises)
-        self.module_spans: dict[str, list] = {}  # module name -> [first op index, last op index] per call
         self._position_ids: set[int] = set()
         self._stack: list[str] = []
         self._hooks: list = []
@@ -141,7 +140,6 @@ class AttentionTrace(TorchFunctionMode):
 
         def hook(mod, args):
             self._stack.append(name)
-            self.module_spans.setdefault(name, []).append([self._count, self._count])
             if positional and self.first_position_use is None:
                 self.first_position_use = self._count
 
@@ -149,11 +147,7 @@ class AttentionTrace(TorchFunctionMode):
 
     def _pop(self, mod, args, out):
         if self._stack:
-            name = self._stack.pop()
-            spans = self.module_spans.get(name)
-            if spans:
-                spans[-1][1] = self._count
-        return None
+            self._stack.pop()
 
     @property
     def current_module(self) -> str:

@@ -20,9 +20,6 @@ from torch import nn
 
 from scratchformers.doctor import probe
 
-MASK_NAMES = ("attention_mask", "mask", "src_mask", "padding_mask", "key_padding_mask", "src_key_padding_mask",
-              "input_mask", "pad_mask")
-
 
 @dataclass
 class Call:

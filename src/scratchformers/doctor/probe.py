@@ -54,19 +54,6 @@ def run(model: nn.Module, input_ids: torch.Tensor, forward_kwargs: dict | None =
     return model(input_ids, **(forward_kwargs or {}))
 
 
-def batch_kwargs(forward_kwargs: dict | None, batch: int, rows: int) -> dict | None:
-    """Forward kwargs for ``rows`` copies of the first example: tensors with a leading batch axis
-    of ``batch`` are cut to their first row and expanded."""
-    if not forward_kwargs:
-        return forward_kwargs
-    out = {}
-    for key, value in forward_kwargs.items():
-        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] in (batch, 1):
-            value = value[:1].expand(rows, *value.shape[1:])
-        out[key] = value
-    return out
-
-
 def config_of(model: nn.Module):
     return getattr(model, "config", None)
 

@@ -198,8 +198,9 @@ def check_norm_missing(trace, width: int | None) -> Finding:
     for node in trace.nodes:
         if any(p is not None and id(p) in after_attention for p in node.parents):
             after_attention.add(id(node))
+    memory_reads = _cross_attention_memory_reads(trace)
     for node in trace.nodes:
-        if node.name not in LINEARS or node.index < first:
+        if node.name not in LINEARS or node.index < first or id(node) in memory_reads:
             continue
         x_i = 1 if node.name == "addmm" else 0
         if len(node.tensors) <= x_i or node.tensors[x_i].shape[-1] != width:
@@ -225,6 +226,21 @@ def check_norm_missing(trace, width: int | None) -> Finding:
             module=node.module,
         )
     return Finding("norm.missing", "ok", "every projection reading the residual stream reads a normalised tensor")
+
+
+def _cross_attention_memory_reads(trace) -> set[int]:
+    """K/V projections of cross-attention: they read the encoder's output (the memory), whose
+    normalisation is the encoder's business (a pre-LN encoder without a final norm is a choice)."""
+    found = set()
+    for site in trace.sites:
+        query, key = site.operand_sources
+        if query is None or key is None or not query[0].tensors or not key[0].tensors:
+            continue
+        if key[0].tensors[0] is not query[0].tensors[0]:
+            found.add(id(key[0]))
+            if site.value_source is not None:
+                found.add(id(site.value_source[0]))
+    return found
 
 
 def _from_attention(node, attn_out, depth: int = 8) -> bool:
