@@ -127,6 +127,10 @@ def find_padding_mask(call: Call) -> tuple[str, torch.Tensor] | None:
     for key, value in call.kwargs.items():
         if "mask" in key.lower() and call.per_token(key, value) and value.dim() <= 4:
             return key, value
+    for key, value in call.kwargs.items():  # lengths (d2l's valid_lens): (B,) integers
+        if "len" in key.lower() and isinstance(value, torch.Tensor) and value.dim() == 1 \
+                and value.shape[0] == call.batch and not value.is_floating_point():
+            return key, value
     if call.accepts("attention_mask") and "attention_mask" not in call.kwargs:
         return "attention_mask", torch.ones(call.batch, call.seq_len, dtype=torch.long)
     return None

@@ -17,8 +17,10 @@ ROOTS = {
     "attention.mask_after_softmax": "the softmax normalised over the blocked keys before the mask",
     "attention.head_merge": "merging heads without the transpose mixes positions",
     "norm.axis": "normalising over the sequence axis mixes positions",
+    "norm.missing": "LayerNorm modules that are never called get no gradient",
 }
-CONSEQUENCES = ("causal_leak", "padding_mask", "nan_inf")
+MIXING = ("causal_leak", "padding_mask", "nan_inf")
+CONSEQUENCES = {root: MIXING for root in ROOTS} | {"norm.missing": ("gradient_flow",)}
 
 
 def attribute_consequences(report: Report) -> None:
@@ -26,6 +28,6 @@ def attribute_consequences(report: Report) -> None:
     if root is None:
         return
     for finding in report.findings:
-        if finding.id in CONSEQUENCES and finding.status == "fail":
+        if finding.id in CONSEQUENCES[root.id] and finding.status == "fail":
             finding.status = "warn"
             finding.message += f" (a consequence of {root.id}: {ROOTS[root.id]})"

@@ -206,8 +206,9 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
     if "structure" in checks:
         batch, t = input_ids.shape
         _guarded(report, "norm.axis", lambda: check_norm_axis(trace, batch, t, width))
-        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width))
-        _guarded(report, "residual", lambda: check_residual(model, sites, records))
+        called = {name for name, _, _ in records}
+        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width, called))
+        _guarded(report, "residual", lambda: check_residual(model, trace, records))
     outputs_finite = all(bool(torch.isfinite(t).all()) for _, t in probe.output_tensors(raw))
     if "nan_inf" in checks:
         _guarded(report, "nan_inf", lambda: check_nan_inf(raw, records, sites))

@@ -3,7 +3,8 @@ the real positions.
 
 The mask is the user's own argument (``attention_mask``, ``src_mask``, ``src_key_padding_mask``
 ... in whatever per-token shape and polarity they pass it: the value at the first position is
-read as "keep"), or a synthesized ``attention_mask`` of ones/zeros when the forward takes one.
+read as "keep"; or valid lengths, ``valid_lens`` (B,)), or a synthesized ``attention_mask`` of
+ones/zeros when the forward takes one.
 Two forwards differ only in the ids at the padded positions; the real positions' outputs must agree.
 A decoder is skipped: padding at the end is hidden by the causal mask anyway.
 """
@@ -43,11 +44,14 @@ def check_padding(call: Call, input_ids, vocab_size: int, causal: bool | None) -
     t = ids.shape[1]
     if t < 4:
         return Finding("padding_mask", "skip", "needs at least 4 tokens")
-    mask = mask[:1, ..., :t] if mask.dim() > 1 else mask[:t]
-    if mask.dim() > 1 and not torch.equal(mask, mask.reshape(-1)[0].expand_as(mask)):
-        mask = mask.reshape(-1)[0].expand_as(mask).contiguous()  # start from "all real" in the user's encoding
     real = t - max(2, t // 4)
-    padded = _with_padding(mask.contiguous(), real)
+    if mask.dim() == 1 and mask.shape[0] == call.batch and "len" in name.lower():
+        padded = torch.full((1,), real, dtype=mask.dtype, device=mask.device)  # valid lengths
+    else:
+        mask = mask[:1, ..., :t] if mask.dim() > 1 else mask[:t]
+        if mask.dim() > 1 and not torch.equal(mask, mask.reshape(-1)[0].expand_as(mask)):
+            mask = mask.reshape(-1)[0].expand_as(mask).contiguous()  # start from "all real" in the user's encoding
+        padded = _with_padding(mask.contiguous(), real)
     kwargs = dict(kwargs, **{name: padded})
     other = ids.clone()
     other[:, real:] = perturb(ids, vocab_size, torch.Generator().manual_seed(2))[:, real:]

@@ -31,18 +31,44 @@ from scratchformers.doctor.findings import Finding
 RESIDUAL_MIN_COSINE = 0.2  # y = x + f(x) measured >= 0.45 on every correct model of the corpus; none: ~0
 _STAT_FOLLOW = {"add", "__add__", "__radd__", "sqrt", "pow", "__pow__", "reciprocal", "clamp", "clamp_min", "to",
                 "float", "type_as", "expand", "expand_as", "sub", "__sub__", "neg"}
-_ACTIVATIONS = {"gelu", "relu", "silu", "tanh", "sigmoid", "mish", "leaky_relu", "elu", "softplus", "glu"}
+_ACTIVATIONS = {"gelu", "relu", "silu", "tanh", "sigmoid", "mish", "leaky_relu", "elu", "softplus", "glu", "relu_",
+                "gelu_", "silu_", "hardswish", "selu", "celu", "relu6", "hardtanh"}
 
 
-def block_of(module: str) -> str:
-    """The transformer block a site's module belongs to: the longest strict prefix ending in a list
-    index (``h.3``, ``encoder.layers.0``; not ``blocks.0.heads.1``, a head), else the module itself
-    when it is a list element (attention inline in the block), else the module's parent."""
-    ends = [m.end() for m in re.finditer(r"(^|\.)\d+(?=\.|$)", module)]
-    strict = [e for e in ends if e < len(module)]
-    if strict or ends:
-        return module[: (strict or ends)[-1]]
-    return module.rsplit(".", 1)[0] if "." in module else module
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _attention_owner(site) -> str:
+    """The module that owns an attention: the common prefix of the module running the softmax and
+    the parent of its query projection (``blocks.0.attn`` for ``blocks.0.attn.c_attn``)."""
+    source = site.operand_sources[0]
+    if source is None:
+        return site.module
+    proj = source[0].module
+    parent = proj if proj == site.module or site.module.startswith(proj + ".") else proj.rsplit(".", 1)[0]
+    a, b = site.module.split("."), parent.split(".")
+    common = []
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        common.append(x)
+    return ".".join(common) or site.module
+
+
+def find_blocks(trace, called: set[str]) -> dict[str, object]:
+    """Transformer blocks: for each attention, the nearest module around it (itself included when the
+    attention is written inline) that also runs an activation (the feed-forward). Block -> one site."""
+    active = {n.module for n in trace.nodes if n.name in _ACTIVATIONS}
+    blocks = {}
+    for site in trace.sites:
+        owner = _attention_owner(site)
+        for name in [owner] + _ancestors(owner):
+            if name in called and any(m == name or m.startswith(name + ".") for m in active):
+                blocks.setdefault(name, site)
+                break
+    return blocks
 
 
 def _source_line(model, name: str) -> str | None:
@@ -56,29 +82,21 @@ def _source_line(model, name: str) -> str | None:
 
 # ----- head merge ----------------------------------------------------------------------------------
 def check_head_merge(trace) -> Finding:
-    outputs = {id(s.output): s for s in trace.sites if s.output is not None}
+    outputs = {id(s.output) for s in trace.sites if s.output is not None}
     if not outputs:
         return Finding("attention.head_merge", "skip", "no attention output (weights @ V) found")
     for node in trace.nodes:
         if node.name not in RESHAPES or not isinstance(node.out, torch.Tensor) or node.out.dim() != 3:
             continue
-        parent, depth = node.tensor_parent(0), 0
-        while parent is not None and depth < 6 and id(parent) not in outputs:
-            if parent.name in TRANSPOSES or parent.name not in PASSTHROUGH | DROPOUT:
-                parent = None
-                break
-            parent, depth = parent.tensor_parent(0), depth + 1
-        if parent is None or id(parent) not in outputs or not isinstance(parent.out, torch.Tensor):
+        x = node.tensors[0]  # the tensor being merged: (B, H, T, D) if it comes from the attention
+        if x.dim() != 4 or not _reaches_without_transpose(node.tensor_parent(0), outputs):
             continue
-        attn = parent.out
-        if attn.dim() != 4:
-            continue
-        b, a1, a2, d = attn.shape
+        b, a1, a2, d = x.shape
         out = node.out.shape
         if a1 != a2 and a1 > 1 and out[0] == b and out[1] == a2 and out[2] == a1 * d:
             return Finding(
                 "attention.head_merge", "fail",
-                f"the attention output {tuple(attn.shape)} (B, H, T, D) is reshaped straight to {tuple(out)} at "
+                f"the attention output {tuple(x.shape)} (B, H, T, D) is reshaped straight to {tuple(out)} at "
                 f"{node.where}: without moving the head axis next to D, each 'position' row takes D-wide pieces "
                 f"of {a1} heads from consecutive positions of one head",
                 cause="heads merged without the transpose: y.view(B, T, C) on a (B, H, T, D) tensor mixes positions "
@@ -88,6 +106,17 @@ def check_head_merge(trace) -> Finding:
             )
     return Finding("attention.head_merge", "ok", f"{len(outputs)} attention output(s) keep positions apart when "
                    "the heads are merged")
+
+
+def _reaches_without_transpose(node, outputs, depth: int = 6) -> bool:
+    """``node`` is an attention output, or made from one by views/casts only (no transpose/permute)."""
+    while node is not None and depth > 0:
+        if id(node) in outputs:
+            return True
+        if node.name in TRANSPOSES or node.name not in PASSTHROUGH | DROPOUT:
+            return False
+        node, depth = node.tensor_parent(0), depth - 1
+    return False
 
 
 # ----- normalisation -------------------------------------------------------------------------------
@@ -184,16 +213,21 @@ def _reads_activation(src) -> bool:
         p is not None and p.name in _ACTIVATIONS for p in src.parents))
 
 
-def check_norm_missing(trace, width: int | None) -> Finding:
+def check_norm_missing(trace, width: int | None, called: set[str]) -> Finding:
     if not width:
         return Finding("norm.missing", "skip", "model width unknown (no token embedding)")
     normed, first = _normalised_nodes(trace)
+    blocks = find_blocks(trace, called)
     if first is None:
-        return Finding("norm.missing", "skip" if not trace.sites else "warn",
-                       "no normalisation op at all in the forward pass (no LayerNorm / RMSNorm)",
-                       fix="add nn.LayerNorm(d_model) before each sublayer (pre-LN) or after each residual add")
+        if not blocks:
+            return Finding("norm.missing", "skip", "no transformer block (attention + feed-forward) found")
+        return Finding("norm.missing", "fail",
+                       f"no normalisation op at all in the forward pass (no LayerNorm / RMSNorm) although "
+                       f"{len(blocks)} transformer block(s) run (e.g. {next(iter(blocks))})",
+                       cause="LayerNorm missing: every sublayer sees the raw, growing residual stream",
+                       fix="add nn.LayerNorm(d_model) before each sublayer (pre-LN) or after each residual add",
+                       module=next(iter(blocks)))
     attn_out = {id(s.output) for s in trace.sites if s.output is not None}
-    blocks = {block_of(s.module) for s in trace.sites}
     after_attention = set(attn_out)  # the stream once an attention has written into it
     for node in trace.nodes:
         if any(p is not None and id(p) in after_attention for p in node.parents):
@@ -256,11 +290,8 @@ def _from_attention(node, attn_out, depth: int = 8) -> bool:
 
 
 # ----- residual ------------------------------------------------------------------------------------
-def check_residual(model, sites, records) -> Finding:
-    # a block encloses the attention (or is a list element running it inline); the attention module
-    # alone has no residual by design
-    blocks = sorted({block_of(s.module) for s in sites
-                     if block_of(s.module) != s.module or re.search(r"(^|\.)\d+$", s.module)})
+def check_residual(model, trace, records) -> Finding:
+    blocks = sorted(find_blocks(trace, {name for name, _, _ in records}))
     by_name = {}
     for name, inp, out in records:
         by_name.setdefault(name, (inp, out))

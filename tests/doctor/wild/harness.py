@@ -16,7 +16,7 @@ import torch
 
 HERE = pathlib.Path(__file__).parent
 STYLES = ("gpt_fused", "gpt_heads", "annotated", "bert_style", "seq_first", "llama_style", "classifier", "head_list",
-          "einsum_style")
+          "einsum_style", "bmm_heads")
 
 CLASSES = {
     "softmax_axis": "softmax over the query axis",
@@ -209,6 +209,18 @@ MUTANTS = [
        POS),
     _m("head_merge", "einsum_style", ("out.permute(0, 2, 1, 3).reshape(b, n, -1)", "out.reshape(b, n, -1)"), MERGE),
     _m("residual", "einsum_style", ("return self.ff(self.norm2(x)) + x", "return self.ff(self.norm2(x))"), RES),
+    # heads folded into the batch (3-d bmm), valid lengths, post-norm
+    _m("softmax_axis", "bmm_heads", ("torch.softmax(flat.reshape(scores.shape), dim=-1)",
+                                     "torch.softmax(flat.reshape(scores.shape), dim=-2)"), SOFT),
+    _m("scaling", "bmm_heads", (" / math.sqrt(q.shape[-1])", ""), SCALE),
+    _m("k_at_q", "bmm_heads", ("torch.bmm(q, k.transpose(1, 2))", "torch.bmm(k, q.transpose(1, 2))"), KQ),
+    _m("position", "bmm_heads", (" + self.table[:, : tokens.shape[1]]", ""), POS),
+    _m("head_merge", "bmm_heads", ("    x = x.permute(0, 2, 1, 3)\n    return x.reshape(bh // heads, t, heads * d)",
+                                   "    return x.reshape(bh // heads, t, heads * d)"), MERGE),
+    _m("residual", "bmm_heads", ("return self.norm(x + update)", "return self.norm(update)"), RES),
+    _m("layernorm", "bmm_heads", ("return self.norm(x + update)", "return x + update"), LN),
+    _m("padding", "bmm_heads", ("weights = softmax_within_lengths(scores, folded_lengths)",
+                                "weights = softmax_within_lengths(scores, None)"), PAD),
 ]
 
 
@@ -241,6 +253,7 @@ CORRECT = [
     ("classifier", {}, 0, {}), ("classifier", {"layers": 1}, 1, {}),
     ("head_list", {}, 0, {}), ("head_list", {"n_layer": 3}, 1, {}),
     ("einsum_style", {}, 0, {}), ("einsum_style", {"depth": 3}, 1, {}),
+    ("bmm_heads", {}, 0, {}), ("bmm_heads", {"depth": 3}, 1, {}),
 ]
 HF = [("gpt2", 0, "eager"), ("gpt2", 1, "sdpa"), ("bert", 0, "eager"), ("bert", 1, "sdpa"), ("llama", 0, "eager"),
       ("llama", 1, "sdpa")]
