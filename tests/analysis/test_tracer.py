@@ -53,6 +53,9 @@ def test_baddbmm_scores_are_found_with_their_prescale():
         torch.bmm(w, v)
     (site,) = trace.sites
     assert site.d_k == 8 and math.isclose(site.scale, 8 ** -0.5, rel_tol=1e-6) and site.contracted_dim == -1
+    with AttentionTrace() as trace:  # BLOOM style: the scale as baddbmm's alpha (ALiBi bias as the input)
+        torch.baddbmm(mask, q, k.transpose(-2, -1), beta=1.0, alpha=8 ** -0.5).softmax(dim=-1)
+    assert math.isclose(trace.sites[0].scale, 8 ** -0.5, rel_tol=1e-6)
 
 
 def test_inside_nn_multihead_attention():

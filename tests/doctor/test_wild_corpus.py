@@ -15,6 +15,7 @@ import pathlib
 import sys
 
 import pytest
+import torch
 
 from scratchformers.doctor import check_model
 
@@ -85,3 +86,36 @@ def test_findings_name_the_module_and_the_users_line():
     finding = harness.run_mutant(mutant).get("attention.head_merge")
     assert finding.status == "fail" and finding.module == "transformer.h.0.attn"
     assert f"gpt_fused.py:{line}" in finding.message and finding.fix
+
+
+def _zoo():
+    t = transformers
+    small = {"vocab_size": 64}
+    return {
+        "distilbert": (t.DistilBertConfig(dim=32, n_layers=2, n_heads=4, hidden_dim=64, **small), t.DistilBertModel),
+        "roberta": (t.RobertaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                                    max_position_embeddings=40, **small), t.RobertaModel),
+        "gpt_neox": (t.GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                                     **small), t.GPTNeoXForCausalLM),
+        "opt": (t.OPTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, ffn_dim=64, word_embed_proj_dim=32,
+                            **small), t.OPTForCausalLM),
+        "mistral": (t.MistralConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                    intermediate_size=64, **small), t.MistralForCausalLM),
+        "phi": (t.PhiConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, **small),
+                t.PhiForCausalLM),
+        "gptj": (t.GPTJConfig(n_embd=32, n_layer=2, n_head=4, rotary_dim=4, **small), t.GPTJForCausalLM),
+        "falcon": (t.FalconConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, **small), t.FalconForCausalLM),
+        "bloom": (t.BloomConfig(hidden_size=32, n_layer=2, n_head=4, **small), t.BloomForCausalLM),
+    }
+
+
+@pytest.mark.parametrize("name", ["distilbert", "roberta", "gpt_neox", "opt", "mistral", "phi", "gptj", "falcon", "bloom"])
+def test_more_hugging_face_architectures_have_no_failure(name):
+    """Parallel attention/MLP blocks (GPT-J, Phi, Falcon: one LayerNorm), ALiBi with the scale as
+    baddbmm's alpha (BLOOM), learned offsets (OPT), partial rotary (NeoX): real code the doctor was
+    not written against."""
+    config, cls = _zoo()[name]
+    config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    report = check_model(cls(config).eval(), harness.hf_ids(0), pretrained=False)
+    assert report.ok, str(report)

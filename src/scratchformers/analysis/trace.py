@@ -238,7 +238,8 @@ class AttentionTrace(TorchFunctionMode):
         if found is not None:
             matmul, factor, fills = found
             site.d_k = contracted_size(matmul)
-            site.scale = factor * operand_prescale(matmul)
+            alpha = scalar_value(matmul.kwargs.get("alpha", 1.0)) if matmul.name == "baddbmm" else 1.0
+            site.scale = factor * operand_prescale(matmul) * (alpha if alpha is not None else 1.0)
             site.raw_scores = matmul.out.detach() if isinstance(matmul.out, torch.Tensor) else None
             left, right = matmul_operands(matmul)
             site.operand_sources = (producing_projection(matmul.tensor_parent(left)),
