@@ -37,6 +37,7 @@ from scratchformers.analysis.graph import (
     Node,
     contracted_axis,
     contracted_size,
+    einsum_operand_axes,
     find_score_matmul,
     matmul_operands,
     op_name,
@@ -200,6 +201,8 @@ class AttentionTrace(TorchFunctionMode):
             F.has_torch_function = original
 
     def _record(self, node: Node, out) -> None:
+        if node.name == "__setitem__" and out is None and node.tensors:  # scores[mask] = value, in place
+            out = node.out = node.tensors[0]
         if isinstance(out, torch.Tensor):
             if self.keep_graph or node.name in SOFTMAX:
                 self.producer[id(out)] = node
@@ -241,7 +244,7 @@ class AttentionTrace(TorchFunctionMode):
             alpha = scalar_value(matmul.kwargs.get("alpha", 1.0)) if matmul.name == "baddbmm" else 1.0
             site.scale = factor * operand_prescale(matmul) * (alpha if alpha is not None else 1.0)
             site.raw_scores = matmul.out.detach() if isinstance(matmul.out, torch.Tensor) else None
-            left, right = matmul_operands(matmul)
+            left, right = _score_rows_first(matmul)
             site.operand_sources = (producing_projection(matmul.tensor_parent(left)),
                                     producing_projection(matmul.tensor_parent(right)))
             site.operand_modules = tuple(s[0].module if s else None for s in site.operand_sources)
@@ -296,8 +299,23 @@ class AttentionTrace(TorchFunctionMode):
                     site.applied_row_sums = (float(live.min()), float(live.max()))
 
 
+def _score_rows_first(matmul: Node) -> tuple[int, int]:
+    """(operand giving the score rows, operand giving the columns); an einsum says it by its letters
+    ('bhjd,bhid->bhij' with (q, k) puts k on the rows)."""
+    left, right = matmul_operands(matmul)
+    if matmul.name == "einsum" and matmul.args and isinstance(matmul.args[0], str):
+        parsed = einsum_operand_axes(matmul.args[0], [t.dim() for t in matmul.tensors])
+        if parsed is not None and len(parsed[0]) == 2 and len(parsed[1]) >= 2:
+            (a, b), out = parsed
+            if out[-2] in b and out[-2] not in a and out[-1] in a:
+                return right, left
+    return left, right
+
+
 def _fill_value(node: Node) -> float | None:
-    """The value a masked_fill / where writes into the blocked entries."""
+    """The value a masked_fill / where / ``x[mask] = v`` writes into the blocked entries."""
+    if node.name == "__setitem__" and len(node.args) > 2:
+        return scalar_value(node.args[2])
     if node.name in ("masked_fill", "masked_fill_"):
         value = node.kwargs.get("value", node.args[2] if len(node.args) > 2 else None)
         return scalar_value(value) if value is not None else None

@@ -138,11 +138,10 @@ def _reduced_axes(node) -> set[int] | None:
 
 
 def _stream_axes(x: torch.Tensor, batch: int, seq_len: int, width: int):
-    if x.dim() != 3 or x.shape[-1] != width or seq_len == width:
+    """A hidden state with its (B, T, C) axes in any order (a transposed (B, C, T) one included)."""
+    if x.dim() != 3 or len({batch, seq_len, width}) < 3 or sorted(x.shape) != sorted((batch, seq_len, width)):
         return None
-    if tuple(x.shape[:2]) in ((batch, seq_len), (seq_len, batch)):
-        return x
-    return None
+    return x
 
 
 def check_norm_axis(trace, batch: int, seq_len: int, width: int | None) -> Finding:
@@ -157,7 +156,7 @@ def check_norm_axis(trace, batch: int, seq_len: int, width: int | None) -> Findi
         if axes is None:
             continue
         seen += 1
-        if axes != {2}:
+        if [int(x.shape[a]) for a in axes] != [width]:
             sizes = [int(x.shape[a]) for a in sorted(axes)]
             return Finding(
                 "norm.axis", "fail",

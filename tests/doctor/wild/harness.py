@@ -107,6 +107,8 @@ MUTANTS = [
        MERGE, **FLASH),
     _m("residual", "gpt_fused", ("x = x + self.attn(self.ln_1(x))", "x = self.attn(self.ln_1(x))"), RES, **FLASH),
     _m("layernorm", "gpt_fused", ("self.attn(self.ln_1(x))", "self.attn(x)"), LN, **MANUAL),
+    _m("layernorm", "gpt_fused", ("self.attn(self.ln_1(x))", "self.attn(F.layer_norm(x.transpose(1, 2), (x.size(1),)).transpose(1, 2))"),
+       AXIS, **FLASH),
     # GPT, separate key/query/value and a `bias` buffer
     _m("softmax_axis", "gpt_heads", ("wei = F.softmax(wei, dim=-1)", "wei = F.softmax(wei, dim=-2)"), SOFT),
     _m("mask_off_by_one", "gpt_heads", ("torch.tril(torch.ones(context, context))",
@@ -207,12 +209,14 @@ MUTANTS = [
     _m("position", "einsum_style", [("        x = x + self.pos_emb[:n]\n", ""),
                                     ("return self.to_logits(self.norm(x))", "return self.to_logits(self.norm(x + self.pos_emb[:n]))")],
        POS),
+    _m("k_at_q", "einsum_style", ('torch.einsum("bhid,bhjd->bhij", q, k)', 'torch.einsum("bhjd,bhid->bhij", q, k)'), KQ),
     _m("head_merge", "einsum_style", ("out.permute(0, 2, 1, 3).reshape(b, n, -1)", "out.reshape(b, n, -1)"), MERGE),
     _m("residual", "einsum_style", ("return self.ff(self.norm2(x)) + x", "return self.ff(self.norm2(x))"), RES),
     # heads folded into the batch (3-d bmm), valid lengths, post-norm
     _m("softmax_axis", "bmm_heads", ("torch.softmax(flat.reshape(scores.shape), dim=-1)",
                                      "torch.softmax(flat.reshape(scores.shape), dim=-2)"), SOFT),
     _m("scaling", "bmm_heads", (" / math.sqrt(q.shape[-1])", ""), SCALE),
+    _m("mask_value", "bmm_heads", ("flat[outside] = -1e6", "flat[outside] = 0"), FILL),
     _m("k_at_q", "bmm_heads", ("torch.bmm(q, k.transpose(1, 2))", "torch.bmm(k, q.transpose(1, 2))"), KQ),
     _m("position", "bmm_heads", (" + self.table[:, : tokens.shape[1]]", ""), POS),
     _m("head_merge", "bmm_heads", ("    x = x.permute(0, 2, 1, 3)\n    return x.reshape(bh // heads, t, heads * d)",
