@@ -73,6 +73,22 @@ def test_a_model_returning_a_string_is_not_ok():
     assert not report.ok and "output" in report.ids("fail"), str(report)
 
 
+class NeedsMask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+
+    def forward(self, ids, mask):
+        return self.emb(ids) * mask[..., None]
+
+
+def test_a_forward_the_doctor_cannot_call_says_so():
+    ids = torch.randint(0, 10, (2, 5))
+    finding = check_model(NeedsMask(), ids).get("forward")
+    assert finding.status == "fail" and "could not call the model" in finding.message and "forward_kwargs" in finding.fix
+    assert check_model(NeedsMask(), ids, forward_kwargs={"mask": torch.ones(2, 5)}).get("forward") is None
+
+
 class TargetsView(nn.Module):
     """Uses targets.view(-1): an expanded (non-contiguous) targets tensor would raise."""
 

@@ -77,6 +77,11 @@ def _forward_failure(trace: AttentionTrace, err: Exception) -> Finding:
     explained = check_score_shape_error(trace, err)
     if explained is not None:
         return explained
+    if trace.error is None and not trace.nodes and isinstance(err, TypeError) and "argument" in str(err):
+        return Finding("forward", "fail", f"the doctor could not call the model: {err}",
+                       cause="the forward needs arguments besides the ids (or takes the ids under another name); "
+                             "nothing of the model was run or judged",
+                       fix="check_model(model, ids, forward_kwargs={...}, input_arg='name_of_the_ids_argument')")
     oriented = check_score_orientation(trace.sites)  # the sites that ran before the crash
     if oriented.status == "fail":
         oriented.message += f"; the forward then fails: {type(err).__name__}: {str(err)[:200]}"
