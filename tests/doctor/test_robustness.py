@@ -89,6 +89,32 @@ def test_a_forward_the_doctor_cannot_call_says_so():
     assert check_model(NeedsMask(), ids, forward_kwargs={"mask": torch.ones(2, 5)}).get("forward") is None
 
 
+class AdditiveMaskEncoder(nn.Module):
+    """Takes a float additive mask (B, 1, 1, T): 0 = attend, -inf = padding; ``ignore`` drops it."""
+
+    def __init__(self, ignore=False):
+        super().__init__()
+        self.emb, self.pos = nn.Embedding(30, 16), nn.Embedding(20, 16)
+        self.qkv, self.ignore = nn.Linear(16, 48), ignore
+
+    def forward(self, ids, mask):
+        x = self.emb(ids) + self.pos(torch.arange(ids.shape[1]))
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        scores = q @ k.transpose(-2, -1) / 4.0
+        if not self.ignore:
+            scores = scores + mask[:, 0]
+        return x + scores.softmax(-1) @ v
+
+
+@pytest.mark.parametrize("ignore", [False, True])
+def test_padding_check_speaks_the_users_additive_mask(ignore):
+    torch.manual_seed(0)
+    ids = torch.randint(0, 30, (2, 12))
+    report = check_model(AdditiveMaskEncoder(ignore).eval(), ids, causal=False,
+                         forward_kwargs={"mask": torch.zeros(2, 1, 1, 12)})
+    assert report.get("padding_mask").status == ("fail" if ignore else "ok"), str(report)
+
+
 class TargetsView(nn.Module):
     """Uses targets.view(-1): an expanded (non-contiguous) targets tensor would raise."""
 

@@ -23,10 +23,12 @@ def _with_padding(mask: torch.Tensor, real: int) -> torch.Tensor:
     keep = mask.reshape(-1)[0]
     if mask.dtype == torch.bool:
         pad = ~keep
-    elif float(keep) in (0.0, 1.0):
+    elif mask.is_floating_point() and float(keep) == 0.0:  # an additive mask: 0 = keep, very negative = pad
+        pad = torch.tensor(torch.finfo(mask.dtype).min, dtype=mask.dtype)
+    elif float(keep) in (0.0, 1.0):  # 1 = keep (Hugging Face), or integer 0 = keep / 1 = pad
         pad = 1 - keep
-    else:  # an additive mask: 0 = keep
-        pad = torch.tensor(torch.finfo(mask.dtype).min if mask.is_floating_point() else -10000, dtype=mask.dtype)
+    else:
+        raise ValueError(f"cannot tell the padding value of a mask whose real positions hold {float(keep)}")
     out = mask.clone()
     out[..., real:] = pad
     return out
