@@ -10,53 +10,52 @@ import torch.nn as nn
 
 
 def clones(module, n):
-    return nn.ModuleList([copy.deepcopy(module) for _ in range(n)])
+    return nn.ModuleList(copy.deepcopy(module) for _ in range(n))
 
 
 def subsequent_mask(size):
-    future = torch.triu(torch.ones(1, size, size), diagonal=1).type(torch.uint8)
-    return future == 0
+    ahead = torch.triu(torch.ones(1, size, size), diagonal=1)
+    return ahead == 0  # True where a query may look
 
 
-def attention(query, key, value, mask=None):
-    d_k = query.size(-1)
-    scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(d_k)
+def scaled_attention(q, k, v, mask=None):
+    scores = q.matmul(k.transpose(-2, -1)) / math.sqrt(q.size(-1))
     if mask is not None:
         scores = scores.masked_fill(mask == 0, -1e9)
-    p_attn = scores.softmax(dim=-1)
-    return torch.matmul(p_attn, value), p_attn
+    weights = scores.softmax(dim=-1)
+    return weights.matmul(v), weights
 
 
 class MultiHeadedAttention(nn.Module):
     def __init__(self, h, d_model):
         super().__init__()
-        self.d_k, self.h = d_model // h, h
-        self.linears = clones(nn.Linear(d_model, d_model), 4)
+        self.h, self.d_k = h, d_model // h
+        self.linears = clones(nn.Linear(d_model, d_model), 4)  # q, k, v, output
 
     def forward(self, query, key, value, mask=None):
         if mask is not None:
-            mask = mask.unsqueeze(1)  # the same mask for every head
-        nbatches = query.size(0)
-        query, key, value = [
-            lin(x).view(nbatches, -1, self.h, self.d_k).transpose(1, 2)
-            for lin, x in zip(self.linears, (query, key, value))
-        ]
-        x, self.attn = attention(query, key, value, mask=mask)
-        x = x.transpose(1, 2).contiguous().view(nbatches, -1, self.h * self.d_k)
-        return self.linears[-1](x)
+            mask = mask.unsqueeze(1)  # one mask for every head
+        n = query.size(0)
+        projected = []
+        for lin, t in zip(self.linears, (query, key, value)):
+            projected.append(lin(t).view(n, -1, self.h, self.d_k).transpose(1, 2))
+        q, k, v = projected
+        x, self.last_weights = scaled_attention(q, k, v, mask)
+        x = x.transpose(1, 2).contiguous().view(n, -1, self.h * self.d_k)
+        return self.linears[3](x)
 
 
 class LayerNorm(nn.Module):
     def __init__(self, features, eps=1e-6):
         super().__init__()
-        self.a_2 = nn.Parameter(torch.ones(features))
-        self.b_2 = nn.Parameter(torch.zeros(features))
+        self.gain = nn.Parameter(torch.ones(features))
+        self.shift = nn.Parameter(torch.zeros(features))
         self.eps = eps
 
     def forward(self, x):
-        mean = x.mean(-1, keepdim=True)
-        std = x.std(-1, keepdim=True)
-        return self.a_2 * (x - mean) / (std + self.eps) + self.b_2
+        mu = x.mean(-1, keepdim=True)
+        sigma = x.std(-1, keepdim=True)
+        return self.gain * (x - mu) / (sigma + self.eps) + self.shift
 
 
 class SublayerConnection(nn.Module):
@@ -68,13 +67,13 @@ class SublayerConnection(nn.Module):
         return x + sublayer(self.norm(x))
 
 
-class PositionwiseFeedForward(nn.Module):
+class FeedForward(nn.Module):
     def __init__(self, d_model, d_ff):
         super().__init__()
-        self.w_1, self.w_2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.inner, self.outer = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
 
     def forward(self, x):
-        return self.w_2(self.w_1(x).relu())
+        return self.outer(self.inner(x).relu())
 
 
 class EncoderLayer(nn.Module):
@@ -84,7 +83,7 @@ class EncoderLayer(nn.Module):
         self.sublayer = clones(SublayerConnection(size), 2)
 
     def forward(self, x, mask):
-        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, mask))
+        x = self.sublayer[0](x, lambda y: self.self_attn(y, y, y, mask))
         return self.sublayer[1](x, self.feed_forward)
 
 
@@ -95,16 +94,16 @@ class DecoderLayer(nn.Module):
         self.sublayer = clones(SublayerConnection(size), 3)
 
     def forward(self, x, memory, src_mask, tgt_mask):
-        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, tgt_mask))
-        x = self.sublayer[1](x, lambda x: self.src_attn(x, memory, memory, src_mask))
+        x = self.sublayer[0](x, lambda y: self.self_attn(y, y, y, tgt_mask))
+        x = self.sublayer[1](x, lambda y: self.src_attn(y, memory, memory, src_mask))
         return self.sublayer[2](x, self.feed_forward)
 
 
 class Stack(nn.Module):
-    def __init__(self, layer, n):
+    def __init__(self, layer, n, size):
         super().__init__()
         self.layers = clones(layer, n)
-        self.norm = LayerNorm(layer.sublayer[0].norm.a_2.numel())
+        self.norm = LayerNorm(size)
 
     def forward(self, x, *args):
         for layer in self.layers:
@@ -115,12 +114,10 @@ class Stack(nn.Module):
 class PositionalEncoding(nn.Module):
     def __init__(self, d_model, max_len=64):
         super().__init__()
-        pe = torch.zeros(max_len, d_model)
-        position = torch.arange(0, max_len).unsqueeze(1)
-        div_term = torch.exp(torch.arange(0, d_model, 2) * -(math.log(10000.0) / d_model))
-        pe[:, 0::2] = torch.sin(position * div_term)
-        pe[:, 1::2] = torch.cos(position * div_term)
-        self.register_buffer("pe", pe.unsqueeze(0))
+        freqs = torch.pow(10000.0, -torch.arange(0, d_model, 2) / d_model)
+        angles = torch.arange(max_len)[:, None] * freqs[None, :]
+        table = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(1)  # sin on even, cos on odd features
+        self.register_buffer("pe", table[None])
 
     def forward(self, x):
         return x + self.pe[:, : x.size(1)]
@@ -129,20 +126,20 @@ class PositionalEncoding(nn.Module):
 class Embeddings(nn.Module):
     def __init__(self, d_model, vocab):
         super().__init__()
-        self.lut = nn.Embedding(vocab, d_model)
+        self.lookup = nn.Embedding(vocab, d_model)
         self.d_model = d_model
 
     def forward(self, x):
-        return self.lut(x) * math.sqrt(self.d_model)
+        return self.lookup(x) * math.sqrt(self.d_model)
 
 
 class EncoderDecoder(nn.Module):
     def __init__(self, src_vocab=30, tgt_vocab=30, n=2, d_model=32, d_ff=64, h=4):
         super().__init__()
-        attn, ff = MultiHeadedAttention(h, d_model), PositionwiseFeedForward(d_model, d_ff)
+        attn, ff = MultiHeadedAttention(h, d_model), FeedForward(d_model, d_ff)
         c = copy.deepcopy
-        self.encoder = Stack(EncoderLayer(d_model, c(attn), c(ff)), n)
-        self.decoder = Stack(DecoderLayer(d_model, c(attn), c(attn), c(ff)), n)
+        self.encoder = Stack(EncoderLayer(d_model, c(attn), c(ff)), n, d_model)
+        self.decoder = Stack(DecoderLayer(d_model, c(attn), c(attn), c(ff)), n, d_model)
         self.src_embed = nn.Sequential(Embeddings(d_model, src_vocab), PositionalEncoding(d_model))
         self.tgt_embed = nn.Sequential(Embeddings(d_model, tgt_vocab), PositionalEncoding(d_model))
         self.generator = nn.Linear(d_model, tgt_vocab)

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class MultiHeadSelfAttention(nn.Module):
+class SelfAttention(nn.Module):
     def __init__(self, d, n_heads, context):
         super().__init__()
         self.key = nn.Linear(d, d, bias=False)
@@ -22,57 +22,47 @@ class MultiHeadSelfAttention(nn.Module):
         k = self.key(x).view(B, T, self.n_heads, hs).permute(0, 2, 1, 3)
         q = self.query(x).view(B, T, self.n_heads, hs).permute(0, 2, 1, 3)
         v = self.value(x).view(B, T, self.n_heads, hs).permute(0, 2, 1, 3)
-        wei = q @ k.transpose(-2, -1) * hs ** -0.5
-        wei = wei.masked_fill(self.bias[:T, :T] == 0, float("-inf"))
-        wei = F.softmax(wei, dim=-1)
-        out = wei @ v
+        att = q @ k.transpose(-2, -1) * hs ** -0.5
+        att = att.masked_fill(self.bias[:T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        out = att @ v
         out = out.permute(0, 2, 1, 3).reshape(B, T, C)
         return self.proj(out)
-
-
-class FeedForward(nn.Module):
-    def __init__(self, d):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, d))
-
-    def forward(self, x):
-        return self.net(x)
 
 
 class Block(nn.Module):
     def __init__(self, d, n_heads, context):
         super().__init__()
-        self.sa = MultiHeadSelfAttention(d, n_heads, context)
-        self.ffwd = FeedForward(d)
-        self.ln1 = nn.LayerNorm(d)
-        self.ln2 = nn.LayerNorm(d)
+        self.attn = SelfAttention(d, n_heads, context)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, d))
+        self.norm_a = nn.LayerNorm(d)
+        self.norm_b = nn.LayerNorm(d)
 
     def forward(self, x):
-        x = x + self.sa(self.ln1(x))
-        x = x + self.ffwd(self.ln2(x))
+        x = x + self.attn(self.norm_a(x))
+        x = x + self.mlp(self.norm_b(x))
         return x
 
 
-class BigramishLM(nn.Module):
+class TinyGPT(nn.Module):
     def __init__(self, vocab_size=40, d=32, n_heads=4, n_layers=2, context=24):
         super().__init__()
-        self.token_embedding_table = nn.Embedding(vocab_size, d)
-        self.position_embedding_table = nn.Embedding(context, d)
+        self.tok_table = nn.Embedding(vocab_size, d)
+        self.pos_table = nn.Embedding(context, d)
         self.blocks = nn.Sequential(*[Block(d, n_heads, context) for _ in range(n_layers)])
-        self.ln_f = nn.LayerNorm(d)
+        self.norm = nn.LayerNorm(d)
         self.lm_head = nn.Linear(d, vocab_size)
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
-        tok = self.token_embedding_table(idx)
-        pos = self.position_embedding_table(torch.arange(T, device=idx.device))
+        tok = self.tok_table(idx)
+        pos = self.pos_table(torch.arange(T, device=idx.device))
         x = tok + pos
         x = self.blocks(x)
-        logits = self.lm_head(self.ln_f(x))
+        logits = self.lm_head(self.norm(x))
         if targets is None:
             return logits, None
-        B, T, V = logits.shape
-        loss = F.cross_entropy(logits.view(B * T, V), targets.view(B * T))
+        loss = F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
         return logits, loss
 
 
@@ -81,7 +71,7 @@ CAUSAL = True
 
 def build(seed=0, n_layers=2):
     torch.manual_seed(seed)
-    return BigramishLM(n_layers=n_layers).eval()
+    return TinyGPT(n_layers=n_layers).eval()
 
 
 def example(model, seed=0, with_targets=False):

@@ -8,6 +8,7 @@ A mutant is (bug class, style, build options, [(old, new), ...], accepted findin
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import pathlib
 import types
 from dataclasses import dataclass, field
@@ -110,36 +111,36 @@ MUTANTS = [
     _m("layernorm", "gpt_fused", ("self.attn(self.ln_1(x))", "self.attn(F.layer_norm(x.transpose(1, 2), (x.size(1),)).transpose(1, 2))"),
        AXIS, **FLASH),
     # GPT, separate key/query/value and a `bias` buffer
-    _m("softmax_axis", "gpt_heads", ("wei = F.softmax(wei, dim=-1)", "wei = F.softmax(wei, dim=-2)"), SOFT),
+    _m("softmax_axis", "gpt_heads", ("att = F.softmax(att, dim=-1)", "att = F.softmax(att, dim=-2)"), SOFT),
     _m("mask_off_by_one", "gpt_heads", ("torch.tril(torch.ones(context, context))",
                                         "torch.tril(torch.ones(context, context), diagonal=1)"), LEAK),
     _m("mask_value", "gpt_heads", ('self.bias[:T, :T] == 0, float("-inf"))', "self.bias[:T, :T] == 0, 0.0)"), FILL),
     _m("scaling", "gpt_heads", (" * hs ** -0.5", ""), SCALE),
     _m("scaling", "gpt_heads", ("hs ** -0.5", "C ** -0.5"), SCALE),
-    _m("k_at_q", "gpt_heads", ("wei = q @ k.transpose(-2, -1)", "wei = k @ q.transpose(-2, -1)"), KQ),
+    _m("k_at_q", "gpt_heads", ("att = q @ k.transpose(-2, -1)", "att = k @ q.transpose(-2, -1)"), KQ),
     _m("position", "gpt_heads", ("x = tok + pos\n", "x = tok\n"), POS),
     _m("position", "gpt_heads", ("x = tok + pos\n        x = self.blocks(x)", "x = self.blocks(tok) + pos"), POS),
     _m("head_merge", "gpt_heads", ("out.permute(0, 2, 1, 3).reshape(B, T, C)", "out.reshape(B, T, C)"), MERGE),
-    _m("residual", "gpt_heads", ("x = x + self.ffwd(self.ln2(x))", "x = self.ffwd(self.ln2(x))"), RES),
-    _m("layernorm", "gpt_heads", ("self.ffwd(self.ln2(x))", "self.ffwd(x)"), LN),
+    _m("residual", "gpt_heads", ("x = x + self.mlp(self.norm_b(x))", "x = self.mlp(self.norm_b(x))"), RES),
+    _m("layernorm", "gpt_heads", ("self.mlp(self.norm_b(x))", "self.mlp(x)"), LN),
     # Annotated-Transformer-style encoder-decoder
-    _m("softmax_axis", "annotated", ("p_attn = scores.softmax(dim=-1)", "p_attn = scores.softmax(dim=-2)"), SOFT),
+    _m("softmax_axis", "annotated", ("weights = scores.softmax(dim=-1)", "weights = scores.softmax(dim=-2)"), SOFT),
     _m("mask_off_by_one", "annotated", ("torch.ones(1, size, size), diagonal=1)", "torch.ones(1, size, size), diagonal=2)"), LEAK),
     _m("mask_value", "annotated", ("scores.masked_fill(mask == 0, -1e9)", "scores.masked_fill(mask == 0, 0)"), FILL),
-    _m("mask_value", "annotated", ("        scores = scores.masked_fill(mask == 0, -1e9)\n    p_attn = scores.softmax(dim=-1)\n",
-                                   "        scores = scores * 1.0\n    p_attn = scores.softmax(dim=-1)\n"
-                                   "    if mask is not None:\n        p_attn = p_attn.masked_fill(mask == 0, 0)\n"), AFTER),
-    _m("scaling", "annotated", (" / math.sqrt(d_k)", ""), SCALE),
-    _m("scaling", "annotated", (" / math.sqrt(d_k)", " / d_k"), SCALE),
-    _m("k_at_q", "annotated", ("torch.matmul(query, key.transpose(-2, -1))", "torch.matmul(key, query.transpose(-2, -1))"), KQ),
+    _m("mask_value", "annotated", ("        scores = scores.masked_fill(mask == 0, -1e9)\n    weights = scores.softmax(dim=-1)\n",
+                                   "        scores = scores * 1.0\n    weights = scores.softmax(dim=-1)\n"
+                                   "    if mask is not None:\n        weights = weights.masked_fill(mask == 0, 0)\n"), AFTER),
+    _m("scaling", "annotated", (" / math.sqrt(q.size(-1))", ""), SCALE),
+    _m("scaling", "annotated", (" / math.sqrt(q.size(-1))", " / q.size(-1)"), SCALE),
+    _m("k_at_q", "annotated", ("q.matmul(k.transpose(-2, -1))", "k.matmul(q.transpose(-2, -1))"), KQ),
     _m("position", "annotated", [("Embeddings(d_model, src_vocab), PositionalEncoding(d_model))", "Embeddings(d_model, src_vocab))"),
                                  ("Embeddings(d_model, tgt_vocab), PositionalEncoding(d_model))", "Embeddings(d_model, tgt_vocab))")],
        POS),
-    _m("head_merge", "annotated", ("x.transpose(1, 2).contiguous().view(nbatches", "x.contiguous().view(nbatches"), MERGE),
+    _m("head_merge", "annotated", ("x.transpose(1, 2).contiguous().view(n, -1", "x.contiguous().view(n, -1"), MERGE),
     _m("residual", "annotated", ("return x + sublayer(self.norm(x))", "return sublayer(self.norm(x))"), RES),
     _m("layernorm", "annotated", ("return x + sublayer(self.norm(x))", "return x + sublayer(x)"), LN),
-    _m("layernorm", "annotated", ("mean = x.mean(-1, keepdim=True)\n        std = x.std(-1, keepdim=True)",
-                                  "mean = x.mean(1, keepdim=True)\n        std = x.std(1, keepdim=True)"), AXIS),
+    _m("layernorm", "annotated", ("mu = x.mean(-1, keepdim=True)\n        sigma = x.std(-1, keepdim=True)",
+                                  "mu = x.mean(1, keepdim=True)\n        sigma = x.std(1, keepdim=True)"), AXIS),
     # BERT-style encoder
     _m("softmax_axis", "bert_style", ("nn.functional.softmax(scores, dim=-1)", "nn.functional.softmax(scores, dim=-2)"), SOFT),
     _m("mask_value", "bert_style", ("scores.masked_fill(~keep, -1e9)", "scores.masked_fill(~keep, 0.0)"), FILL),
@@ -161,10 +162,9 @@ MUTANTS = [
     # sequence-first nn.TransformerEncoder LM
     _m("mask_off_by_one", "seq_first", ('float("-inf")), diagonal=1)', 'float("-inf")), diagonal=2)'), LEAK),
     _m("mask_value", "seq_first", ('float("-inf")), diagonal=1)', "0.0), diagonal=1)"), LEAK),
-    _m("position", "seq_first", ("src = self.pos_encoder(src)", "src = src"), POS),
-    _m("position", "seq_first", [("src = self.pos_encoder(src)", "src = src"),
-                                 ("output = self.transformer_encoder(src, src_mask)",
-                                  "output = self.pos_encoder(self.transformer_encoder(src, src_mask))")], POS),
+    _m("position", "seq_first", ("h = self.positions(h)", "h = h"), POS),
+    _m("position", "seq_first", [("h = self.positions(h)", "h = h"),
+                                 ("h = self.encoder(h, src_mask)", "h = self.positions(self.encoder(h, src_mask))")], POS),
     # Llama-style decoder (RoPE, grouped KV heads)
     _m("softmax_axis", "llama_style", ("F.softmax(scores.float(), dim=-1)", "F.softmax(scores.float(), dim=-2)"), SOFT),
     _m("mask_off_by_one", "llama_style", ('float("-inf")), diagonal=1)', 'float("-inf")), diagonal=2)'), LEAK),
@@ -189,16 +189,16 @@ MUTANTS = [
     _m("position", "classifier", ("x = self.embed(ids) + self.pos(torch.arange(ids.size(1), device=ids.device))",
                                   "x = self.embed(ids)"), POS),
     # single-head modules concatenated (keys computed before queries)
-    _m("softmax_axis", "head_list", ("F.softmax(affinity, dim=-1)", "F.softmax(affinity, dim=1)"), SOFT),
+    _m("softmax_axis", "head_list", ("F.softmax(att, dim=-1)", "F.softmax(att, dim=1)"), SOFT),
     _m("mask_off_by_one", "head_list", ("torch.tril(torch.ones(block_size, block_size))",
                                         "torch.tril(torch.ones(block_size, block_size), diagonal=1)"), LEAK),
     _m("mask_value", "head_list", ('self.tril[:T, :T] == 0, float("-inf"))', "self.tril[:T, :T] == 0, 0)"), FILL),
     _m("scaling", "head_list", (" * k.shape[-1] ** -0.5", ""), SCALE),
-    _m("k_at_q", "head_list", ("affinity = q @ k.transpose(-2, -1)", "affinity = k @ q.transpose(-2, -1)"), KQ),
+    _m("k_at_q", "head_list", ("att = q @ k.transpose(-2, -1)", "att = k @ q.transpose(-2, -1)"), KQ),
     _m("position", "head_list", ("x = self.tok(idx) + self.pos(torch.arange(T, device=idx.device))", "x = self.tok(idx)"),
        POS),
-    _m("residual", "head_list", ("x = x + self.sa(self.ln1(x))", "x = self.sa(self.ln1(x))"), RES),
-    _m("layernorm", "head_list", ("self.sa(self.ln1(x))", "self.sa(x)"), LN),
+    _m("residual", "head_list", ("x = x + self.mix(self.ln1(x))", "x = self.mix(self.ln1(x))"), RES),
+    _m("layernorm", "head_list", ("self.mix(self.ln1(x))", "self.mix(x)"), LN),
     # einsum attention, torch.where mask
     _m("softmax_axis", "einsum_style", ("attn = sim.softmax(dim=-1)", "attn = sim.softmax(dim=-2)"), SOFT),
     _m("mask_off_by_one", "einsum_style", ("device=x.device).tril()", "device=x.device).tril(1)"), LEAK),
@@ -228,6 +228,17 @@ MUTANTS = [
 ]
 
 
+class IdsFirst(torch.nn.Module):
+    """For a doctor without ``input_arg`` (the 'before' measurement): the ids argument first."""
+
+    def __init__(self, inner, name):
+        super().__init__()
+        self.inner, self.name = inner, name
+
+    def forward(self, ids, **kwargs):
+        return self.inner(**{self.name: ids}, **kwargs)
+
+
 def check(module, model, seed=0, check_model=None, example_options=None):
     """Run the doctor the way a user would on this corpus model."""
     if check_model is None:
@@ -235,7 +246,10 @@ def check(module, model, seed=0, check_model=None, example_options=None):
     ex = module.example(model, seed, **(example_options or {}))
     kwargs = {"causal": module.CAUSAL, "forward_kwargs": ex["forward_kwargs"], "pretrained": False}
     if ex.get("input_arg"):
-        kwargs["input_arg"] = ex["input_arg"]
+        if "input_arg" in inspect.signature(check_model).parameters:
+            kwargs["input_arg"] = ex["input_arg"]
+        else:
+            model = IdsFirst(model, ex["input_arg"])
     return check_model(model, ex["input_ids"], **kwargs)
 
 

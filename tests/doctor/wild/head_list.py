@@ -19,10 +19,10 @@ class Head(nn.Module):
         _, T, _ = x.shape
         k = self.key(x)
         q = self.query(x)
-        affinity = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
-        affinity = affinity.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
-        affinity = F.softmax(affinity, dim=-1)
-        return affinity @ self.value(x)
+        att = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
+        att = att.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        return att @ self.value(x)
 
 
 class MultiHead(nn.Module):
@@ -38,13 +38,13 @@ class MultiHead(nn.Module):
 class Block(nn.Module):
     def __init__(self, n_embd, n_head, block_size):
         super().__init__()
-        self.sa = MultiHead(n_embd, n_head, block_size)
-        self.ffwd = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd))
+        self.mix = MultiHead(n_embd, n_head, block_size)
+        self.feed = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd))
         self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
 
     def forward(self, x):
-        x = x + self.sa(self.ln1(x))
-        x = x + self.ffwd(self.ln2(x))
+        x = x + self.mix(self.ln1(x))
+        x = x + self.feed(self.ln2(x))
         return x
 
 

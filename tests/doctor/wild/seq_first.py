@@ -7,43 +7,40 @@ import torch
 from torch import nn
 
 
-class PositionalEncoding(nn.Module):
-    def __init__(self, d_model, dropout=0.1, max_len=64):
+class SinusoidTable(nn.Module):
+    def __init__(self, width, dropout=0.1, max_len=64):
         super().__init__()
-        self.dropout = nn.Dropout(p=dropout)
-        position = torch.arange(max_len).unsqueeze(1)
-        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
-        pe = torch.zeros(max_len, 1, d_model)
-        pe[:, 0, 0::2] = torch.sin(position * div_term)
-        pe[:, 0, 1::2] = torch.cos(position * div_term)
-        self.register_buffer("pe", pe)
+        self.drop = nn.Dropout(dropout)
+        freqs = torch.pow(10000.0, -torch.arange(0, width, 2) / width)
+        angles = torch.arange(max_len)[:, None] * freqs[None, :]
+        table = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(1)
+        self.register_buffer("pe", table[:, None, :])  # (max_len, 1, width): broadcasts over the batch
 
     def forward(self, x):
-        x = x + self.pe[: x.size(0)]
-        return self.dropout(x)
+        return self.drop(x + self.pe[: x.size(0)])
 
 
-def square_subsequent_mask(sz):
-    return torch.triu(torch.full((sz, sz), float("-inf")), diagonal=1)
+def causal_float_mask(n):
+    return torch.triu(torch.full((n, n), float("-inf")), diagonal=1)
 
 
-class TransformerLM(nn.Module):
-    def __init__(self, ntoken=45, d_model=32, nhead=4, d_hid=64, nlayers=2, dropout=0.1):
+class SeqFirstLM(nn.Module):
+    def __init__(self, ntoken=45, width=32, heads=4, hidden=64, layers=2, dropout=0.1):
         super().__init__()
-        self.pos_encoder = PositionalEncoding(d_model, dropout)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout)
-        self.transformer_encoder = nn.TransformerEncoder(layer, nlayers, enable_nested_tensor=False)
-        self.embedding = nn.Embedding(ntoken, d_model)
-        self.d_model = d_model
-        self.linear = nn.Linear(d_model, ntoken)
+        self.tokens = nn.Embedding(ntoken, width)
+        self.positions = SinusoidTable(width, dropout)
+        block = nn.TransformerEncoderLayer(width, heads, hidden, dropout)
+        self.encoder = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.to_vocab = nn.Linear(width, ntoken)
+        self.width = width
 
     def forward(self, src, src_mask=None):
-        src = self.embedding(src) * math.sqrt(self.d_model)
-        src = self.pos_encoder(src)
+        h = self.tokens(src) * math.sqrt(self.width)
+        h = self.positions(h)
         if src_mask is None:
-            src_mask = square_subsequent_mask(len(src)).to(src.device)
-        output = self.transformer_encoder(src, src_mask)
-        return self.linear(output)
+            src_mask = causal_float_mask(src.size(0)).to(src.device)
+        h = self.encoder(h, src_mask)
+        return self.to_vocab(h)
 
 
 CAUSAL = True
@@ -51,7 +48,7 @@ CAUSAL = True
 
 def build(seed=0, nlayers=2):
     torch.manual_seed(seed)
-    return TransformerLM(nlayers=nlayers).eval()
+    return SeqFirstLM(layers=nlayers).eval()
 
 
 def example(model, seed=0):
