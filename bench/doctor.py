@@ -7,6 +7,7 @@
   bertviz embed (every weight, 3 decimals): page size (target 10x smaller) and build time.
 
     python bench/doctor.py [--quick]
+    python bench/doctor.py --wild     # the wild corpus: per-class detection table (tests/doctor/wild/)
 
 Ratio = peer / ours (time or bytes): above 1 means we are faster / smaller.
 """
@@ -28,7 +29,10 @@ from _common import entry, interleaved_times, print_table  # noqa: E402
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (< 1 min)")
+    parser.add_argument("--wild", action="store_true", help="the wild-corpus detection table instead of timings")
     args = parser.parse_args(argv)
+    if args.wild:
+        return wild_table()
     import transformers
 
     from scratchformers.assets import asset_path
@@ -69,6 +73,47 @@ def main(argv=None) -> dict:
     results["attention_html 512 tokens: build time"] = entry(ours_time, peer_time, unit="s", target=1.0)
     print_table("doctor / viz (peer: one forward+backward; dense JSON of every weight)", results)
     return results
+
+
+def wild_table() -> dict:
+    """Every planted bug of the corpus through check_model: found at fail level under the right id,
+    alone (root cause first); and the correct models: failures, crashes, seconds per check."""
+    import collections
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "wild_harness", Path(__file__).parents[1] / "tests" / "doctor" / "wild" / "harness.py")
+    harness = importlib.util.module_from_spec(spec)
+    sys.modules["wild_harness"] = harness
+    spec.loader.exec_module(harness)
+    rows = collections.defaultdict(lambda: [0, 0, 0, 0])
+    for mutant in harness.MUTANTS:
+        row = rows[mutant.bug]
+        row[1] += 1
+        try:
+            failures = {f.id for f in harness.run_mutant(mutant).findings if f.status == "fail"}
+        except Exception:  # noqa: BLE001 - counted as a crash of the doctor
+            row[3] += 1
+            continue
+        row[0] += bool(mutant.expect & failures)
+        row[2] += bool(mutant.expect & failures) and len(failures) == 1
+    print("| bug class | found (fail, right id) | the only failure | doctor crashed |\n|---|---|---|---|")
+    for bug, title in harness.CLASSES.items():
+        found, total, alone, crashed = rows[bug]
+        print(f"| {title} | {found}/{total} | {alone}/{found} | {crashed} |")
+    found, total = sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values())
+    print(f"| **all** | **{found}/{total} ({found / total:.0%})** | | |")
+    failed = crashed = 0
+    start = time.perf_counter()
+    for style, options, seed, example_options in harness.CORRECT:
+        module = harness.load(style)
+        try:
+            failed += not harness.check(module, module.build(seed, **options), seed, example_options=example_options).ok
+        except Exception:  # noqa: BLE001
+            crashed += 1
+    print(f"correct corpus models: {len(harness.CORRECT)}, with a failure: {failed}, doctor crashed: {crashed}, "
+          f"{(time.perf_counter() - start) / len(harness.CORRECT):.2f} s per check_model")
+    return {"found": found, "total": total, "false_failures": failed, "crashes": crashed}
 
 
 if __name__ == "__main__":

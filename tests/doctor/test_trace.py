@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from scratchformers.analysis import AttentionSite, AttentionTrace
 from scratchformers.doctor.attention_checks import check_scaling, check_softmax_axis, mask_diagnosis
-from scratchformers.doctor.trace import AttentionSite, AttentionTrace
 
 D_K = 16
 

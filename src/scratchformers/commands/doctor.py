@@ -1,4 +1,4 @@
-"""``scratchformers doctor env`` and ``scratchformers doctor model MODEL``."""
+"""``scratchformers doctor env``, ``doctor model MODEL`` and ``doctor module file.py:ClassOrFactory``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--text", default=SAMPLE_TEXT, help="the text fed to the model")
     model.add_argument("--json", action="store_true", help="print the report as JSON")
     model.set_defaults(func=run_model)
+    user = sub.add_parser("module", help="build YOUR model from a Python file and run every model check")
+    user.add_argument("spec", metavar="FILE.py:NAME", help="a Python file and the nn.Module class or factory in it")
+    user.add_argument("--config", default=None, help="keyword arguments for the constructor, as a JSON object")
+    user.add_argument("--causal", action="store_true", help="the model is a decoder (checks the causal mask)")
+    user.add_argument("--seq-len", type=int, default=12, help="length of the random probe input (default 12)")
+    user.add_argument("--json", action="store_true", help="print the report as JSON")
+    user.set_defaults(func=run_module)
     p.set_defaults(func=lambda args: p.print_help() or 0)
 
 
@@ -60,3 +67,16 @@ def run_model(args: argparse.Namespace) -> int:
         input_ids = default_input_ids(model, batch=1, length=16)
     reports.insert(0, check_model(model, input_ids, pretrained=True))
     return _emit(reports, args.json)
+
+
+def run_module(args: argparse.Namespace) -> int:
+    from scratchformers.doctor import check_model
+    from scratchformers.doctor.probe import default_input_ids
+    from scratchformers.doctor.user_module import build_user_model, parse_config
+    from scratchformers.errors import ConfigError
+
+    if args.seq_len < 2:
+        raise ConfigError(f"--seq-len must be at least 2, got {args.seq_len}")
+    model = build_user_model(args.spec, parse_config(args.config)).eval()  # the architecture, not a training step
+    input_ids = default_input_ids(model, batch=2, length=args.seq_len)
+    return _emit([check_model(model, input_ids, causal=True if args.causal else None)], args.json)

@@ -8,8 +8,9 @@ import re
 
 import torch
 
+from scratchformers.analysis.graph import MASKED_BELOW, MATMULS, matmul_operands, walk_to_softmax
+from scratchformers.analysis.trace import AttentionSite, AttentionTrace
 from scratchformers.doctor.findings import Finding
-from scratchformers.doctor.trace import MASKED_BELOW, MATMULS, AttentionSite, AttentionTrace, _walk_to_softmax
 
 
 def _no_sites(check_id: str) -> Finding:
@@ -61,13 +62,16 @@ def check_scaling(sites: list[AttentionSite]) -> Finding:
             raw_std = float(site.raw_scores.float().std())
             evidence = (f"; score std {raw_std * site.scale:.3g} as used vs {raw_std * expected:.3g} with "
                         f"1/sqrt({site.d_k}) (variance x{ratio ** 2:.3g})")
-        status = "fail" if abs(site.scale - 1.0) < 1e-9 else "warn"
+        # variance off by 1.8x or more (no scale, 1/d_k, 1/sqrt(d_model) with >= 2 heads, sqrt(d_k)) fails
+        status = "fail" if abs(site.scale - 1.0) < 1e-9 or not 0.75 <= ratio <= 1.34 else "warn"
         return Finding(
             "attention.scaling", status,
             f"scores Q K^T over d_k={site.d_k} reach the softmax multiplied by {site.scale:.4g}, expected "
-            f"1/sqrt({site.d_k}) = {expected:.4g}{evidence}",
+            f"1/sqrt({site.d_k}) = {expected:.4g}{evidence}" + (f" (softmax at {site.where})" if site.where else ""),
             cause=("no 1/sqrt(d_k) scaling: score variance grows with d_k, the softmax saturates to one-hot "
-                   "and its gradients vanish" if status == "fail" else
+                   "and its gradients vanish" if abs(site.scale - 1.0) < 1e-9 else
+                   "the wrong scale (1/d_k, 1/sqrt(d_model) or sqrt(d_k) instead of 1/sqrt(d_head)): the softmax is "
+                   "too flat or too sharp" if status == "fail" else
                    "an unusual score scale (intended for T5-style models that fold it into the init?)"),
             fix="scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))",
             module=site.module,
@@ -108,31 +112,130 @@ def mask_diagnosis(site: AttentionSite) -> tuple[str, str] | None:
     return "other", "the blocked entries do not match the causal pattern"
 
 
-_QUERY = re.compile(r"(^|[._])(q|query|queries|wq|w_q|q_proj|q_lin|to_q)$", re.IGNORECASE)
-_KEY = re.compile(r"(^|[._])(k|key|keys|wk|w_k|k_proj|k_lin|to_k)$", re.IGNORECASE)
+_QUERY_WORDS = {"q", "query", "queries", "wq", "qproj", "qlinear"}
+_KEY_WORDS = {"k", "key", "keys", "wk", "kproj", "klinear"}
+
+
+class _Role:
+    """Does a projection's name say query or key? The last name segment, split at '_' / '-'
+    (q_proj, W_Q, to_k, key, linear_q, wq ...)."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def search(self, name: str) -> bool:
+        tokens = set(re.split(r"[_\-]", name.split(".")[-1].lower()))
+        return bool(tokens & self.words)
+
+
+_QUERY, _KEY = _Role(_QUERY_WORDS), _Role(_KEY_WORDS)
+
+
+def _orientation(site) -> tuple[bool, str] | None:
+    """(reversed?, evidence) from what produced the two score operands, or None when nothing tells.
+
+    In order: the projections' names (query/key, q_proj/k_proj ...); the source they read (keys and
+    values come from the same sequence: in cross-attention the operand sharing V's source is K);
+    the chunk of a fused projection (q, k, v = qkv.split(...): q is chunk 0); the order the two
+    projections were called in (q is computed before k).
+    """
+    (left, right), value = site.operand_sources, site.value_source
+    if left is None or right is None:
+        return None
+    (l_node, l_chunk), (r_node, r_chunk) = left, right
+    l_name, r_name = l_node.module, r_node.module
+    if l_name != r_name:
+        if _KEY.search(l_name) and _QUERY.search(r_name):
+            return True, f"({l_name}) @ ({r_name})^T, by the projections' names"
+        if _QUERY.search(l_name) and _KEY.search(r_name):
+            return False, f"{l_name} @ {r_name}^T"
+    if value is not None:
+        v_src = value[0].tensors[0] if value[0].tensors else None
+        l_src, r_src = l_node.tensors[0], r_node.tensors[0]
+        if v_src is not None and (l_src is v_src) != (r_src is v_src):
+            if l_src is v_src:
+                return True, (f"the left operand is projected ({l_name}) from the sequence the values come from, "
+                              f"the right one ({r_name}) from the other sequence: it is K")
+            return False, "queries from one sequence, keys/values from the other"
+    if l_node is r_node and l_chunk is not None and r_chunk is not None and l_chunk != r_chunk:
+        reversed_ = l_chunk > r_chunk
+        return reversed_, (f"the left operand is chunk {l_chunk} and the right one chunk {r_chunk} of the fused "
+                           f"projection {l_name} (q, k, v = ...split(...): q is chunk 0, k chunk 1)")
+    if l_node is not r_node and l_node.index != r_node.index:
+        reversed_ = l_node.index > r_node.index
+        if value is not None and value[0].index < min(l_node.index, r_node.index):
+            return None  # V computed first: the call order is not the q, k, v convention
+        return reversed_, (f"the left operand comes from {l_name} (called {'after' if reversed_ else 'before'} "
+                           f"{r_name}), in q, k, v order the right one is the query")
+    return None
 
 
 def check_score_orientation(sites: list[AttentionSite]) -> Finding:
-    """Scores must be Q K^T (queries on the rows). When the projections have telling names
-    (query/key, q_proj/k_proj, wq/wk ...), the operands of the score product show which is which."""
-    named = [s for s in sites if s.kind == "softmax" and all(s.operand_modules)]
-    for site in named:
-        left, right = site.operand_modules
-        if _KEY.search(left) and _QUERY.search(right):
+    """Scores must be Q K^T (queries on the rows); see :func:`_orientation` for the evidence used."""
+    decided = 0
+    for site in sites:
+        if site.kind not in ("softmax", "sdpa"):
+            continue
+        found = _orientation(site)
+        if found is None:
+            continue
+        decided += 1
+        reversed_, evidence = found
+        if reversed_:
             return Finding(
                 "attention.score_shape", "fail",
-                f"the scores are computed as ({left}) @ ({right})^T: keys on the rows, queries on the columns; "
-                f"with Tq == Tk this runs silently, with Tq != Tk (cross-attention, KV cache) it crashes",
+                f"the scores are computed as K @ Q^T: {evidence}; keys on the rows, queries on the columns. With "
+                f"Tq == Tk this runs silently, with Tq != Tk (cross-attention, KV cache) it crashes"
+                + (f" (at {site.where})" if site.where else ""),
                 cause="K @ Q^T instead of Q @ K^T (K.transpose(-1, -2) applied to the wrong operand)",
                 fix="scores = q @ k.transpose(-2, -1)  # (..., Tq, d) @ (..., d, Tk) -> (..., Tq, Tk)",
                 module=site.module,
             )
-    if named:
-        return Finding("attention.score_shape", "ok", f"{len(named)} score product(s) are query @ key^T "
-                       f"(e.g. {named[0].operand_modules[0]} @ {named[0].operand_modules[1]}^T)")
+    if decided:
+        return Finding("attention.score_shape", "ok", f"{decided} score product(s) are query @ key^T")
     if sites:
         return Finding("attention.score_shape", "ok", "the forward ran and the scores line up with the values")
     return _no_sites("attention.score_shape")
+
+
+def check_mask_fill(sites: list[AttentionSite]) -> Finding:
+    """Masked scores must be filled with -inf (or a very negative number) before the softmax, and the
+    weights that multiply V must still be a distribution over keys (rows summing to 1)."""
+    for site in sites:
+        for value, where in site.fills:
+            if value is None or value <= MASKED_BELOW:
+                continue
+            filled = (site.scores == value) if site.scores is not None else None
+            share = float((site.weights * filled).sum(site.dim).mean()) if filled is not None and filled.any() else None
+            return Finding(
+                "attention.mask_value", "fail",
+                f"the scores are masked with the value {value:g} at {where}: exp({value:g}) is an ordinary weight, "
+                + (f"the masked keys still get {share:.1%} of each row's attention" if share is not None else
+                   "the masked keys are not blocked"),
+                cause="masked_fill(mask, 0) (or another finite value) instead of -inf: blocked keys (future or "
+                      "padding) stay visible",
+                fix="scores = scores.masked_fill(blocked, float('-inf'))  # before the softmax",
+                module=site.module,
+            )
+    for site in sites:
+        if site.applied_row_sums is None:
+            continue
+        low, high = site.applied_row_sums
+        if abs(low - 1) > 1e-3 or abs(high - 1) > 1e-3:
+            return Finding(
+                "attention.mask_after_softmax", "fail",
+                f"the weights multiplied with V at {site.post_mask_where} have row sums in [{low:.3g}, {high:.3g}] "
+                "instead of 1: a mask was applied after the softmax, which had already normalised over the "
+                "blocked keys",
+                cause="mask applied after softmax: the blocked keys still shape every row's normalisation (a future "
+                      "or padding token changes all the weights) and the rows no longer sum to 1",
+                fix="scores = scores.masked_fill(blocked, float('-inf')); weights = scores.softmax(dim=-1)",
+                module=site.module,
+            )
+    if not sites:
+        return _no_sites("attention.mask_value")
+    return Finding("attention.mask_value", "ok", "masked scores are -inf (or very negative) before the softmax and "
+                   "the weights that multiply V sum to 1")
 
 
 def check_score_shape_error(trace: AttentionTrace, error: Exception) -> Finding | None:
@@ -140,11 +243,12 @@ def check_score_shape_error(trace: AttentionTrace, error: Exception) -> Finding 
     node = trace.error
     if node is None or node.name not in MATMULS or len(node.tensors) < 2:
         return None
-    found = _walk_to_softmax(node.parents[0])
+    left, right = matmul_operands(node)
+    found = walk_to_softmax(node.tensor_parent(left))
     if found is None:
         return None
     site = found[0].site
-    weights, values = node.tensors[0], node.tensors[1]
+    weights, values = node.tensors[left], node.tensors[right]
     rows, cols = weights.shape[-2], weights.shape[-1]
     t_k = values.shape[-2]
     if rows == t_k and cols != t_k:

@@ -1,8 +1,8 @@
 """Black-box checks: perturb the input, watch the output.
 
-- causal leak: change the tokens after position t; outputs at <= t must not move.
-- position signal: permute the tokens; without positional information attention scores are merely
-  permuted too (attention is permutation-equivariant).
+- position signal: permute the tokens (and every per-token argument with them); without positional
+  information attention scores are merely permuted too (attention is permutation-equivariant).
+  (The causal leak lives in :mod:`scratchformers.doctor.causal`, padding in ``padding``.)
 - non-finite values: the first module whose output is NaN/Inf while its input was finite.
 - determinism in eval mode: two forwards must agree (dropout off).
 """
@@ -11,137 +11,17 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.analysis.graph import MASKED_BELOW
+from scratchformers.analysis.trace import AttentionTrace
 from scratchformers.doctor import probe
 from scratchformers.doctor.attention_checks import fully_masked_rows, mask_diagnosis
+from scratchformers.doctor.call import Call
+from scratchformers.doctor.causal import diff as _diff
+from scratchformers.doctor.causal import probe_ids
 from scratchformers.doctor.findings import Finding
-from scratchformers.doctor.trace import MASKED_BELOW, AttentionTrace
 
 NO_SIGNAL = 1e-5  # relative change below this: the attention cannot tell positions apart
 WEAK_SIGNAL = 1e-2  # below this: a position signal exists but is too small to matter
-
-
-def _diff(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """|a - b| with NaN == NaN (a NaN that appears or vanishes counts as infinite change)."""
-    a, b = a.float(), b.float()
-    both_nan = torch.isnan(a) & torch.isnan(b)
-    d = (a - b).abs()
-    d = torch.where(both_nan, torch.zeros_like(d), d)
-    return torch.nan_to_num(d, nan=float("inf"))
-
-
-def _perturb(ids: torch.Tensor, vocab_size: int, generator: torch.Generator) -> torch.Tensor:
-    """Different token ids at every position (never equal to the original)."""
-    shift = torch.randint(1, max(vocab_size, 2), ids.shape, generator=generator).to(ids.device)
-    return (ids + shift) % vocab_size
-
-
-def _prefix(t: torch.Tensor, axis: int, end: int) -> torch.Tensor:
-    return t.narrow(axis, 0, end)
-
-
-# ----- causal leak -------------------------------------------------------------------------------
-MAX_PROBE_TOKENS = 16  # perturbation tests look at the first positions only (a leak shows there)
-
-
-def _probe_ids(input_ids, forward_kwargs):
-    """The first example, cut to MAX_PROBE_TOKENS unless other per-token inputs would disagree."""
-    return input_ids[:1] if forward_kwargs else input_ids[:1, :MAX_PROBE_TOKENS]
-
-
-def check_causal_leak(model, input_ids, vocab_size, forward_kwargs, sites) -> Finding:
-    ids = _probe_ids(input_ids, forward_kwargs)
-    t = ids.shape[1]
-    if t < 2:
-        return Finding("causal_leak", "skip", "needs at least 2 tokens")
-    gen = torch.Generator().manual_seed(0)
-    noise = _perturb(ids, vocab_size, gen)
-    with torch.no_grad():
-        ref = probe.main_output(probe.run(model, ids, forward_kwargs))
-        batch = ids.repeat(t - 1, 1)  # row r: tokens after position r replaced
-        for r in range(t - 1):
-            batch[r, r + 1 :] = noise[0, r + 1 :]
-        outs = probe.main_output(probe.run(model, batch, probe.batch_kwargs(forward_kwargs, 1, t - 1)))
-    axis = probe.seq_first_axis(outs, t - 1, t)
-    leak_at, leak_size = None, 0.0
-    if axis == 1 and ref.shape[1] == t:
-        tol = 1e-5 * float(torch.nan_to_num(ref.float()).abs().max()) + 1e-6
-        for r in range(t - 1):
-            d = float(_diff(outs[r : r + 1, : r + 1], ref[:, : r + 1]).max())
-            if d > tol:
-                leak_at, leak_size = r, d
-                break
-    module = _leaking_module(model, ids, noise, leak_at, forward_kwargs) if leak_at is not None else None
-    # the mask read off the scores explains the leak; "no mask" alone is not evidence (an encoder
-    # inside an encoder-decoder, cross-attention), an inverted or shifted mask is
-    diagnosed = [(s, d) for s, d in ((s, mask_diagnosis(s)) for s in sites) if d is not None]
-    if leak_at is None:
-        diagnosed = [(s, d) for s, d in diagnosed if d[0] in ("inverted", "leak")]
-    elif module is not None:
-        diagnosed = [(s, d) for s, d in diagnosed if s.module == module] or diagnosed
-    diagnosis = diagnosed[0][1] if diagnosed else None
-    if leak_at is None and diagnosis is None:
-        return Finding("causal_leak", "ok",
-                       f"changing the tokens after position t leaves outputs at <= t unchanged (t = 0..{t - 2})")
-    if module is None and diagnosed:
-        module = diagnosed[0][0].module
-    parts = []
-    if leak_at is not None:
-        readers = _future_tokens_read(model, ids, noise, leak_at, forward_kwargs, ref)
-        parts.append(f"output at position {leak_at} changes by {leak_size:.3g} when later tokens change"
-                     + (f" (it reads token(s) at {readers})" if readers else ""))
-    if diagnosis is not None:
-        parts.append(diagnosis[1])
-    fixes = {
-        "inverted": "scores = scores.masked_fill(~mask, float('-inf'))  # mask: True = may attend "
-                    "(torch.tril(torch.ones(T, T, dtype=torch.bool)))",
-        "leak": "mask = torch.tril(torch.ones(T, T, dtype=torch.bool))  # or triu(ones, diagonal=1) for the BLOCKED set",
-        "none": "scores = scores.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float('-inf'))",
-    }
-    kind = diagnosis[0] if diagnosis else "leak"
-    return Finding(
-        "causal_leak", "fail", "; ".join(parts),
-        cause="a decoder must not see future tokens: training looks great (the model copies the next "
-              "token) and generation produces garbage",
-        fix=fixes.get(kind, fixes["leak"]), module=module,
-    )
-
-
-def _future_tokens_read(model, ids, noise, pos, forward_kwargs, ref) -> list[int]:
-    """Which single future tokens change the output at ``pos``."""
-    t = ids.shape[1]
-    future = list(range(pos + 1, t))
-    batch = ids.repeat(len(future), 1)
-    for row, j in enumerate(future):
-        batch[row, j] = noise[0, j]
-    with torch.no_grad():
-        outs = probe.main_output(probe.run(model, batch, probe.batch_kwargs(forward_kwargs, 1, len(future))))
-    tol = 1e-5 * float(torch.nan_to_num(ref.float()).abs().max()) + 1e-6
-    return [j for row, j in enumerate(future) if float(_diff(outs[row, pos], ref[0, pos]).max()) > tol]
-
-
-def _leaking_module(model, ids, noise, pos, forward_kwargs) -> str | None:
-    """The first module whose output at <= pos leaks while its input does not."""
-    changed = ids.clone()
-    changed[0, pos + 1 :] = noise[0, pos + 1 :]
-    with torch.no_grad(), probe.capture_io(model) as rec_a:
-        probe.run(model, ids, forward_kwargs)
-    with torch.no_grad(), probe.capture_io(model) as rec_b:
-        probe.run(model, changed, forward_kwargs)
-    t = ids.shape[1]
-
-    def leaks(x, y):
-        if x is None or y is None or x.shape != y.shape or not x.is_floating_point():
-            return False
-        axis = probe.seq_first_axis(x, 1, t)
-        if axis is None:
-            return False
-        a, b = _prefix(x, axis, pos + 1), _prefix(y, axis, pos + 1)
-        return float(_diff(a, b).max()) > 1e-6 * (float(torch.nan_to_num(a.float()).abs().max()) + 1e-6)
-
-    for (name, in_a, out_a), (_, in_b, out_b) in zip(rec_a, rec_b):
-        if leaks(out_a, out_b) and not leaks(in_a, in_b):
-            return name
-    return None
 
 
 # ----- position signal ---------------------------------------------------------------------------
@@ -190,8 +70,9 @@ def _input_error(rec, rec_perm, module, perm, t) -> float | None:
     return None
 
 
-def check_position_signal(model, input_ids, forward_kwargs, causal: bool | None = None) -> Finding:
-    ids = _probe_ids(input_ids, forward_kwargs)
+def check_position_signal(call: Call, input_ids, causal: bool | None = None) -> Finding:
+    ids, kwargs = probe_ids(call, input_ids)
+    model = call.model
     t = ids.shape[1]
     if t < 3 or ids.unique().numel() < 3:
         return Finding("position_signal", "skip", "needs at least 3 distinct tokens")
@@ -201,12 +82,14 @@ def check_position_signal(model, input_ids, forward_kwargs, causal: bool | None 
         perm = perm.flip(0)
     with torch.no_grad():
         with AttentionTrace(model) as tr, probe.capture_io(model) as rec:
-            probe.run(model, ids, forward_kwargs)
+            call(ids, kwargs)
         with AttentionTrace(model) as tr_p, probe.capture_io(model) as rec_p:
-            probe.run(model, ids[:, perm.to(ids.device)], forward_kwargs)
+            call(ids[:, perm.to(ids.device)], call.permuted(perm, kwargs))
     errors = []
     for site, site_p in zip(tr.sites, tr_p.sites):
         s, s_p = _site_logits(site), _site_logits(site_p)
+        if s is not None and s_p is not None and s.shape == s_p.shape and torch.equal(s, s_p):
+            continue  # this attention does not read the permuted input (an encoder over another input)
         err = _equivariance_error(s, s_p, perm) if s is not None and s_p is not None else None
         if err is not None:
             errors.append((site, err))
@@ -247,7 +130,7 @@ def check_position_signal(model, input_ids, forward_kwargs, causal: bool | None 
 
 
 # ----- non-finite values -------------------------------------------------------------------------
-def check_nan_inf(model, input_ids, forward_kwargs, out, records, sites) -> Finding:
+def check_nan_inf(out, records, sites) -> Finding:
     bad = [(name, t) for name, t in probe.output_tensors(out) if not bool(torch.isfinite(t).all())]
     masked = fully_masked_rows(sites)
     if not bad:
@@ -286,14 +169,15 @@ def check_nan_inf(model, input_ids, forward_kwargs, out, records, sites) -> Find
 
 
 # ----- dropout at inference ----------------------------------------------------------------------
-def check_dropout(model, input_ids, forward_kwargs, was_training: bool) -> Finding:
+def check_dropout(call: Call, input_ids, was_training: bool) -> Finding:
+    model, forward_kwargs = call.model, call.rows(1)
     active = [name for name, m in model.named_modules()
               if isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0]
     ids = input_ids[:1]
     if was_training:
         with torch.no_grad():
-            a = probe.main_output(probe.run(model, ids, forward_kwargs))
-            b = probe.main_output(probe.run(model, ids, forward_kwargs))
+            a = call.run_main(ids, forward_kwargs)
+            b = call.run_main(ids, forward_kwargs)
         d = float(_diff(a, b).max())
         if active or d > 1e-6 * float(torch.nan_to_num(a.float()).abs().max()) + 1e-7:
             return Finding("dropout", "fail",
@@ -306,13 +190,13 @@ def check_dropout(model, input_ids, forward_kwargs, was_training: bool) -> Findi
         return Finding("dropout", "warn", "model.training is True (no active dropout found, outputs deterministic)",
                        fix="model.eval() before evaluation")
     with torch.no_grad():
-        a = probe.main_output(probe.run(model, ids, forward_kwargs))
-        b = probe.main_output(probe.run(model, ids, forward_kwargs))
+        a = call.run_main(ids, forward_kwargs)
+        b = call.run_main(ids, forward_kwargs)
     d = float(_diff(a, b).max())
     tol = 1e-6 * float(torch.nan_to_num(a.float()).abs().max()) + 1e-7
     if d > tol:
         with torch.no_grad(), AttentionTrace(model) as tr:  # find who draws random numbers
-            probe.run(model, ids, forward_kwargs)
+            call(ids, forward_kwargs)
         culprit = next((n for n in tr.nodes if n.name in ("dropout", "dropout_") and _functional_training(n)), None)
         return Finding("dropout", "fail",
                        f"in eval mode two identical forwards differ by {d:.3g}",

@@ -21,7 +21,7 @@ def layer_of(param_name: str) -> str:
     return m.group(1) if m else param_name.split(".")[0]
 
 
-def gradient_norms(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=None):
+def gradient_norms(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=None, call=None):
     """Backward of a random projection of every output; returns ({param: grad norm or None}, layer norms).
 
     The user's own ``.grad`` values are saved and put back afterwards.
@@ -32,7 +32,7 @@ def gradient_norms(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=Non
     try:
         gen = torch.Generator().manual_seed(0)
         with torch.enable_grad():
-            out = probe.run(model, input_ids, forward_kwargs)
+            out = call(input_ids) if call is not None else probe.run(model, input_ids, forward_kwargs)
             loss = 0.0
             for _, t in probe.output_tensors(out):
                 if t.requires_grad:
@@ -59,9 +59,10 @@ def gradient_norms(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=Non
     return norms, layers
 
 
-def check_gradient_flow(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=None) -> Finding:
+def check_gradient_flow(model: nn.Module, input_ids: torch.Tensor, forward_kwargs=None, call=None) -> Finding:
+    """``call``: a :class:`scratchformers.doctor.call.Call` (how the doctor runs a user's model)."""
     frozen = sum(1 for p in model.parameters() if not p.requires_grad)
-    norms, layers = gradient_norms(model, input_ids, forward_kwargs)
+    norms, layers = gradient_norms(model, input_ids, forward_kwargs, call)
     if norms is None:
         return Finding("gradient_flow", "skip", "the outputs do not require grad (all parameters frozen?)")
     missing = [n for n, g in norms.items() if g is None]

@@ -54,19 +54,6 @@ def run(model: nn.Module, input_ids: torch.Tensor, forward_kwargs: dict | None =
     return model(input_ids, **(forward_kwargs or {}))
 
 
-def batch_kwargs(forward_kwargs: dict | None, batch: int, rows: int) -> dict | None:
-    """Forward kwargs for ``rows`` copies of the first example: tensors with a leading batch axis
-    of ``batch`` are cut to their first row and expanded."""
-    if not forward_kwargs:
-        return forward_kwargs
-    out = {}
-    for key, value in forward_kwargs.items():
-        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] in (batch, 1):
-            value = value[:1].expand(rows, *value.shape[1:])
-        out[key] = value
-    return out
-
-
 def config_of(model: nn.Module):
     return getattr(model, "config", None)
 
@@ -102,12 +89,19 @@ def infer_causal(model: nn.Module) -> bool | None:
     return None
 
 
+_NOT_TOKENS = re.compile(r"(pos|position|wpe|type|segment|seg)", re.IGNORECASE)
+
+
 def infer_vocab_size(model: nn.Module) -> int | None:
+    """``config.vocab_size``, else the largest embedding table that is not a position or segment table
+    (a 64-row position table must not pass for the vocabulary of a 16-token model)."""
     config = config_of(model)
     if config is not None and _config_get(config, "vocab_size"):
         return int(_config_get(config, "vocab_size"))
-    embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
-    return max(e.num_embeddings for e in embeddings) if embeddings else None
+    embeddings = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Embedding)]
+    tokens = [m for n, m in embeddings if not _NOT_TOKENS.search(n.split(".")[-1])]
+    chosen = tokens or [m for _, m in embeddings]
+    return max(e.num_embeddings for e in chosen) if chosen else None
 
 
 _POS_NAME = re.compile(r"(pos|position|wpe)", re.IGNORECASE)
@@ -128,7 +122,8 @@ def infer_max_positions(model: nn.Module) -> int | None:
             return module.num_embeddings
         for bname, buf in module.named_buffers(recurse=False):
             if _POS_NAME.search(bname) or bname == "pe":
-                return int(buf.shape[-2]) if buf.dim() >= 2 else None
+                # (max_len, d), (1, max_len, d) and the sequence-first (max_len, 1, d) all hold max_len rows
+                return int(max(buf.shape[:-1])) if buf.dim() >= 2 else None
     return None
 
 
@@ -194,7 +189,8 @@ def capture_io(model: nn.Module):
 
 
 def _detach(t):
-    return t.detach() if isinstance(t, torch.Tensor) else None
+    """A copy: a module's output buffer may be reused or changed in place later in the forward."""
+    return t.detach().clone() if isinstance(t, torch.Tensor) else None
 
 
 def default_input_ids(model: nn.Module, batch: int = 2, length: int = 12, seed: int = 0) -> torch.Tensor:

@@ -3,7 +3,7 @@
 - scratchformers models: ``model(ids, need_weights=True).attentions``;
 - Hugging Face models: ``output_attentions=True`` (switching to the eager kernel for the call,
   since the fused SDPA kernel does not return weights);
-- any other ``nn.Module``: the softmax outputs recorded by the doctor's op tracer.
+- any other ``nn.Module``: the softmax outputs recorded by the op tracer of scratchformers.analysis.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from scratchformers.analysis import AttentionTrace
 from scratchformers.errors import ShapeError, shape_str
 
 
@@ -63,8 +64,6 @@ def collect_attention(model: nn.Module, input_ids: torch.Tensor, **forward_kwarg
             attentions = getattr(out, "attentions", None)
             if attentions:
                 return tuple(attentions)
-        from scratchformers.doctor.trace import AttentionTrace
-
         with AttentionTrace(model) as trace:
             model(input_ids, **forward_kwargs)
         found = [s.weights for s in trace.sites if s.kind == "softmax" and s.weights is not None and s.weights.dim() == 4]
