@@ -23,9 +23,9 @@ import pkgutil
 import sys
 import traceback
 
-from scratchformers import __version__
 from scratchformers import commands as _commands
 from scratchformers.errors import ScratchformersError, TrainingInterrupted
+from scratchformers.version import __version__
 
 USAGE_ERROR, INTERRUPTED, INTERNAL_ERROR = 2, 130, 1
 
