@@ -5,6 +5,7 @@
 """
 
 from scratchformers.version import __version__  # noqa: F401 - re-exported
+from scratchformers.threads import set_threads  # noqa: F401 - re-exported
 
 # --- nn (foundation) ---
 # --- models ---

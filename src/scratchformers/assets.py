@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bz2
 import csv
+import difflib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from scratchformers.errors import AssetNotInstalledError
+from scratchformers.errors import AssetNotInstalledError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,29 @@ def asset_path(name: str) -> Path:
             f"Install it with: {asset.install_command}  (or run `make setup`)"
         )
     return path
+
+
+ASSET_PREFIX = "asset:"
+_TYPO_CUTOFF = 0.7  # difflib ratio: smolm2-135m, minilm2, minlm match; gpt2 or bert-base-uncased do not
+
+
+def find_asset(text: str) -> Path | None:
+    """The one asset-name resolver: the installed path for ``minilm`` / ``asset:minilm`` (any case).
+
+    None when ``text`` is no asset name and no near miss of one (then it may be a path or a hub id).
+    A near miss (``smolm2-135m``) or an unknown ``asset:NAME`` raises ConfigError with "did you mean"
+    and the pointer to ``scratchformers assets``, so a typo never reaches the model hub.
+    """
+    text = str(text)
+    name = text[len(ASSET_PREFIX):] if text.startswith(ASSET_PREFIX) else text
+    if name.lower() in ASSETS:
+        return asset_path(name.lower())
+    close = [] if "/" in name else difflib.get_close_matches(name.lower(), ASSETS, n=1, cutoff=_TYPO_CUTOFF)
+    if close or text.startswith(ASSET_PREFIX):
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown asset {name!r}; {hint}`scratchformers assets` lists the packaged assets "
+                          f"({', '.join(ASSETS)}); a local folder or file needs a path that exists")
+    return None
 
 
 def is_installed(name: str) -> bool:

@@ -16,6 +16,8 @@ This file is also the one error boundary of every command (exit codes in docs/tr
 from __future__ import annotations
 
 import argparse
+import copy
+import difflib
 import errno
 import importlib
 import json
@@ -25,16 +27,72 @@ import traceback
 
 from scratchformers import commands as _commands
 from scratchformers.errors import ScratchformersError, TrainingInterrupted
+from scratchformers.threads import set_threads
 from scratchformers.version import __version__
 
 USAGE_ERROR, INTERRUPTED, INTERNAL_ERROR = 2, 130, 1
+
+# The snake_case spellings (--max_steps) accepted next to every kebab-case flag (--max-steps);
+# hidden from --help so each option is listed once.
+_ALIASES: set[str] = set()
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """--help without the snake_case aliases, and with the default of every option that has one."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        shown = copy.copy(action)
+        shown.option_strings = [s for s in action.option_strings if s not in _ALIASES]
+        return super()._format_action_invocation(shown)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default is False or default is argparse.SUPPRESS or not action.option_strings
+                or isinstance(action, (argparse._VersionAction, argparse._HelpAction))):
+            return text
+        if default is None:
+            shown = "none"
+        else:
+            shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
 
 
 class OneLineParser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line (the usage of ``train`` alone is 60 lines)."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
+def _all_parsers(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _all_parsers(sub)
+
+
+def _add_snake_aliases(parser: argparse.ArgumentParser) -> None:
+    """--max-steps also answers to --max_steps (and --model.d-model to --model.d_model)."""
+    for action in list(parser._actions):
+        for option in list(action.option_strings):
+            alias = "--" + option[2:].replace("-", "_")
+            if option.startswith("--") and alias != option and alias not in parser._option_string_actions:
+                action.option_strings.append(alias)
+                parser._option_string_actions[alias] = action
+                _ALIASES.add(alias)
+
+
+def _add_threads_option(parser: argparse.ArgumentParser) -> None:
+    if "--threads" not in parser._option_string_actions:
+        parser.add_argument("--threads", type=int, default=None, metavar="N",
+                            help="torch CPU threads (default: the idle cores, cores - round(load average), "
+                            "at least 1; see docs/threads.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,19 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"{_commands.__name__}.{info.name}")
         module.register(subparsers)
+    for sub in _all_parsers(parser):
+        if sub is not parser:
+            _add_threads_option(sub)
+        _add_snake_aliases(sub)
     return parser
 
 
-def _missing_subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser | None:
-    """The innermost parser whose subcommand was left out (``scratchformers cache``), if any."""
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand parser the command line chose (``generate``, ``cache clear``)."""
     while True:
         action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        if action is None:
-            return None
-        chosen = getattr(args, action.dest, None)
+        chosen = getattr(args, action.dest, None) if action is not None else None
         if chosen is None:
             return parser
         parser = action.choices[chosen]
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """``unrecognized arguments: --tpo-p; did you mean --top-p?`` (difflib over the visible options)."""
+    options = [s for s in parser._option_string_actions if s.startswith("--") and s not in _ALIASES]
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
+    close = difflib.get_close_matches(flag, options, n=1) if flag else []
+    return message + (f"; did you mean {close[0]}?" if close else "")
 
 
 def _undecodable_argument(argv: list[str]) -> str | None:
@@ -104,12 +173,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {bad_argument}; pass text and paths as UTF-8", file=sys.stderr)
         return USAGE_ERROR
     parser = build_parser()
-    args = parser.parse_args(argv)
-    incomplete = _missing_subcommand(parser, args)
-    if incomplete is not None:
-        incomplete.print_help(sys.stderr)
+    args, extras = parser.parse_known_args(argv)
+    chosen = _chosen_parser(parser, args)
+    if extras:  # reported by the subcommand that got them, not by the top-level parser
+        chosen.error(_unknown_arguments(chosen, extras))
+    if any(isinstance(a, argparse._SubParsersAction) for a in chosen._actions):  # `scratchformers cache`
+        chosen.print_help(sys.stderr)
         return USAGE_ERROR
     try:
+        set_threads(getattr(args, "threads", None))
         result = args.func(args)
     except TrainingInterrupted as err:
         print(err, file=sys.stderr)

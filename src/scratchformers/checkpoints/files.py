@@ -162,6 +162,12 @@ def read_folder(folder: Path) -> Checkpoint:
     return Checkpoint(folder, read_config(folder), read_weights(folder))
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
+
+
 def write_folder(directory: str | os.PathLike, hf_config: dict, state: dict[str, torch.Tensor]) -> Path:
     """Write ``config.json`` + ``model.safetensors`` (a Hugging Face checkpoint folder)."""
     from safetensors.torch import save_file
@@ -178,5 +184,7 @@ def write_folder(directory: str | os.PathLike, hf_config: dict, state: dict[str,
         tensors[name] = t.clone() if key in storages else t
         storages.add(key)
     save_file(tensors, str(directory / SAFETENSORS_NAME), metadata={"format": "pt"})
+    # safetensors creates its file with mode 0600; give it the mode any other new file gets (0644 under umask 022)
+    os.chmod(directory / SAFETENSORS_NAME, 0o666 & ~_current_umask())
     (directory / CONFIG_NAME).write_text(json.dumps(hf_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return directory

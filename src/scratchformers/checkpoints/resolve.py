@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from scratchformers.assets import ASSETS, asset_path
+from scratchformers.assets import find_asset
 from scratchformers.errors import CheckpointError
 
 # owner/name or a bare legacy name ("gpt2", "bert-base-uncased"): letters, digits, - _ .
@@ -48,13 +48,13 @@ def resolve(path_or_id: str | os.PathLike) -> Path:
     if path.exists():
         return path
     text = str(path_or_id)
-    name = text.removeprefix("asset:")
-    if name in ASSETS:
-        return asset_path(name)  # raises with the pip command when the asset is missing
+    asset = find_asset(text)  # "did you mean" for a typo; the pip command when the asset is missing
+    if asset is not None:
+        return asset
     if not looks_like_hub_id(text):
         raise CheckpointError(
             f"{text} does not exist. Pass a folder with config.json + model.safetensors, a .gguf "
-            "file, or a Hugging Face hub id such as 'gpt2'."
+            "file, an asset name (`scratchformers assets` lists them) or a Hugging Face hub id such as 'gpt2'."
         )
     return Path(_snapshot(text))
 
@@ -64,7 +64,8 @@ def _snapshot(repo_id: str) -> str:
     how_to = (
         f"To use a local copy instead, pass its folder: from_pretrained('/path/to/{repo_id.split('/')[-1]}') "
         f"with config.json + model.safetensors inside (e.g. one saved by transformers' save_pretrained "
-        f"or downloaded with `huggingface-cli download {repo_id} --local-dir DIR`)."
+        f"or downloaded with `huggingface-cli download {repo_id} --local-dir DIR`). The packaged offline "
+        f"models are listed by `scratchformers assets`."
     )
     try:
         from huggingface_hub import snapshot_download

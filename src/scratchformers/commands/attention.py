@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from scratchformers.commands._checks import check_output_file
+    from scratchformers.commands._wait import waiting
     from scratchformers.hub import load_model_and_tokenizer
     from scratchformers.viz import attention_heatmap, attention_html, collect_attention
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.output, "-o/--output")
     if not args.text:
         raise ConfigError("the text is empty; give a text to run through the model")
-    model, tokenizer = load_model_and_tokenizer(args.model)
+    with waiting(f"loading {args.model} and its tokenizer"):
+        model, tokenizer = load_model_and_tokenizer(args.model)
     if tokenizer is None:
         raise ConfigError(f"no tokenizer found next to {args.model}; the text cannot be tokenised")
     ids = tokenizer.encode(args.text, add_special_tokens=False)  # our tokenizers: one signature for all

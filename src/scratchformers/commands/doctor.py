@@ -51,12 +51,14 @@ def run_env(args: argparse.Namespace) -> int:
 def run_model(args: argparse.Namespace) -> int:
     import torch
 
+    from scratchformers.commands._wait import waiting
     from scratchformers.doctor import check_model, check_tokenizer
     from scratchformers.doctor.probe import default_input_ids, infer_max_positions
     from scratchformers.doctor.tokenizer_checks import encode
     from scratchformers.hub import load_model_and_tokenizer
 
-    model, tokenizer = load_model_and_tokenizer(args.model)
+    with waiting(f"loading {args.model} and its tokenizer"):
+        model, tokenizer = load_model_and_tokenizer(args.model)
     reports = []
     if tokenizer is not None:
         ids = encode(tokenizer, args.text)
@@ -65,7 +67,8 @@ def run_model(args: argparse.Namespace) -> int:
         reports.append(check_tokenizer(tokenizer, [args.text], max_length=max_pos))
     else:
         input_ids = default_input_ids(model, batch=1, length=16)
-    reports.insert(0, check_model(model, input_ids, pretrained=True))
+    with waiting("running the model checks"):
+        reports.insert(0, check_model(model, input_ids, pretrained=True))
     return _emit(reports, args.json)
 
 

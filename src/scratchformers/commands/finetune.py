@@ -13,17 +13,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "RUN_DIR gets config.json, metrics.jsonl, curves.png, test_metrics.json, test_confusion_matrix.png.",
     )
     p.add_argument("model", help="a pretrained BERT folder (config.json + weights + vocab), e.g. asset:minilm")
-    p.add_argument("--data", default="rotten-tomatoes", help="rotten-tomatoes, or a .jsonl/.csv/.tsv file")
-    p.add_argument("--strategy", choices=["full", "frozen", "gradual"], default="full")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--data", default="rotten-tomatoes", help="rotten-tomatoes (the packaged asset), or a .jsonl/.csv/.tsv file")
+    p.add_argument("--strategy", choices=["full", "frozen", "gradual"], default="full",
+                   help="full: train every weight; frozen: only the head; gradual: unfreeze layer by layer")
+    p.add_argument("--text-column", default="text", help="the column holding the text in a .jsonl/.csv/.tsv file")
+    p.add_argument("--label-column", default="label", help="the column holding the label")
+    p.add_argument("--epochs", type=float, default=3.0, help="passes over the training split (fractions allowed)")
     p.add_argument("--max-steps", type=int, default=None, help="overrides --epochs")
     p.add_argument("--lr", type=float, default=None, help="default: 3e-5 (full, gradual), 1e-3 (frozen)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="examples per step")
     p.add_argument("--max-length", type=int, default=128, help="truncate longer examples (they are counted)")
-    p.add_argument("--pooling", choices=["cls", "mean"], default="cls")
-    p.add_argument("--warmup-ratio", type=float, default=0.1)
+    p.add_argument("--pooling", choices=["cls", "mean"], default="cls",
+                   help="classifier input: the [CLS] vector or the mean over tokens")
+    p.add_argument("--warmup-ratio", type=float, default=0.1, help="fraction of the steps with a linear lr warm-up")
     p.add_argument("--layer-lr-decay", type=float, default=1.0,
                    help="layer-wise lr decay: the head gets --lr, each layer below it DECAY times the one above (1 = off)")
     p.add_argument("--no-keep-best", dest="keep_best", action="store_false",
@@ -31,9 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", choices=["auto", "float32", "bf16"], default="auto",
                    help="auto: bf16 autocast on CUDA, float32 on CPU; bf16 on a CPU with native bf16 "
                    "(avx512_bf16/AMX) runs the matmuls several times faster")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--compile", action="store_true")
+    p.add_argument("--seed", type=int, default=42, help="random seed (split, init, shuffling)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--run-dir", default=None, help="default: runs/finetune-STRATEGY")
     p.set_defaults(func=run)
 

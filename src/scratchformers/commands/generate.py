@@ -57,13 +57,15 @@ def strategy_kwargs(args: argparse.Namespace, strategy: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from scratchformers.commands._wait import waiting
     from scratchformers.errors import ConfigError
     from scratchformers.generation import TextStreamer, generate, repetition_report
     from scratchformers.hub import load_model_and_tokenizer
 
     if not args.prompt:
         raise ConfigError("PROMPT is empty; give the text to continue (at least one token)")
-    model, tokenizer = load_model_and_tokenizer(args.model, require_tokenizer=True)
+    with waiting(f"loading {args.model} and its tokenizer"):
+        model, tokenizer = load_model_and_tokenizer(args.model, require_tokenizer=True)
     prompt_ids = tokenizer.encode(args.prompt)
     if not prompt_ids:
         raise ConfigError(f"PROMPT {args.prompt!r} encodes to no tokens with this tokenizer; give some text")
@@ -94,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     for column in ("strategy", "continuation", "distinct-2", "repeated 3-grams"):
         table.add_column(column)
     for strategy in STRATEGIES:
-        text = continuation(strategy)
+        with waiting(f"{strategy}: {args.max_new_tokens} tokens"):
+            text = continuation(strategy)
         report = repetition_report(text, n=3)
         table.add_row(strategy, text, f"{report.distinct[2]:.2f}", f"{report.repeated_ngram_rate:.2f}")
     Console().print(table)

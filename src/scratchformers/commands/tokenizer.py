@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     encode = sub.add_parser("encode", help="show the tokens and ids of a text")
     encode.add_argument(
-        "path", help="tokenizer folder or file (ours, GPT-2, HF tokenizer.json, BERT vocab.txt)"
+        "path", help="tokenizer folder or file (ours, GPT-2, HF tokenizer.json, BERT vocab.txt), a model's "
+        ".gguf file, or an asset name (minilm, gpt2-tokenizer, smollm2-135m)"
     )
     encode.add_argument("text", help="the text to encode")
     encode.set_defaults(func=run_encode)
@@ -70,9 +71,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_encode(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scratchformers.assets import find_asset
+    from scratchformers.commands._wait import waiting
+    from scratchformers.hub import load_tokenizer_for
     from scratchformers.tokenizers import load_tokenizer
 
-    tok = load_tokenizer(args.path)
+    path = Path(args.path)
+    if not path.exists():  # asset names as every other command takes them; "did you mean" for a typo
+        path = find_asset(args.path) or path
+    with waiting(f"loading the tokenizer of {args.path}"):
+        tok = load_tokenizer_for(path) if path.suffix == ".gguf" else load_tokenizer(path)
     ids = tok.encode(args.text)
     tokens = [tok.id_to_token(i) for i in ids]
     print(f"{len(ids)} tokens")

@@ -4,6 +4,34 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
+import re
+
+# Help for the TrainConfig fields whose definition has no comment (the others use their comment).
+_HELP = {
+    "text_column": "classification: the column holding the text",
+    "label_column": "classification: the column holding the label",
+    "bucket_by_length": "classification: batch examples of similar length together (less padding)",
+    "grad_accum_steps": "micro-batches accumulated per optimizer step",
+    "max_steps": "optimizer steps to run",
+    "lr": "peak learning rate", "weight_decay": "AdamW weight decay", "betas": "AdamW betas, e.g. 0.9,0.99",
+    "eps": "AdamW epsilon", "warmup_steps": "linear warm-up steps", "seed": "random seed",
+    "compile": "torch.compile the model", "run_dir": "folder for config.json, checkpoints, metrics and plots",
+    "log_every": "steps between log lines", "eval_every": "steps between evaluations",
+    "eval_batches": "batches per evaluation", "save_every": "steps between checkpoints (the last step always saves)",
+    "keep_last": "checkpoints kept (0 = all)", "progress": "show a progress bar (true/false)",
+    "plot": "write curves.png at the end (true/false)",
+}
+
+
+def _field_comments(cls) -> dict[str, str]:
+    """``name: type = default  # comment`` lines of a dataclass: the comment, by field name."""
+    pattern = re.compile(r"^\s+(\w+):[^#=]*=[^#]*#\s*(.+)$")
+    return {m.group(1): m.group(2) for m in map(pattern.match, inspect.getsource(cls).splitlines()) if m}
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
 
 
 def _model_config_class(config):
@@ -14,13 +42,19 @@ def _model_config_class(config):
     return BertConfig if config.model_type == "bert" else GPTConfig
 
 
-def _model_keys() -> list[str]:
+def _model_keys() -> dict[str, str]:
+    """Model setting -> its help line: the comment, and the default of each config class that has it."""
     from scratchformers.models import BertConfig, EncoderDecoderConfig, GPTConfig
 
-    keys = set()
+    defaults: dict[str, list[str]] = {}
+    comments: dict[str, str] = {}
     for cls in (GPTConfig, BertConfig, EncoderDecoderConfig):
-        keys.update(f.name for f in dataclasses.fields(cls))
-    return sorted(keys - {"vocab_size", "max_positions"})
+        comments.update(_field_comments(cls))
+        for f in dataclasses.fields(cls):
+            if f.name not in ("vocab_size", "max_positions"):
+                defaults.setdefault(f.name, []).append(f"{cls.__name__} {f.default!r}")
+    return {key: (f"{comments[key]}; " if key in comments else "") + "default: " + ", ".join(found)
+            for key, found in sorted(defaults.items())}
 
 
 def check_model_settings(config) -> None:
@@ -49,22 +83,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "train",
+        usage="scratchformers train [--preset NAME] [--config FILE] [--resume [CHECKPOINT]] [--KEY VALUE ...]",
         help="pretrain a model (causal LM, masked LM) from a TOML/JSON config or a preset",
         description="Resolution order: preset < --config file < --key value overrides. "
         "The resolved config is written to RUN_DIR/config.json. Launch with torchrun for DDP.",
     )
-    p.add_argument("--config", help="a .toml or .json file with TrainConfig fields")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="a starting configuration")
+    p.add_argument("--config", metavar="FILE", help="a .toml or .json file with TrainConfig fields")
+    p.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
+                   help=f"a starting configuration: {', '.join(sorted(PRESETS))}")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                    help="continue from RUN_DIR's latest checkpoint (or the step_N folder given); settings not "
                    "passed again come from the checkpoint, and only max_steps, the log/eval/save intervals, "
                    "keep_last, progress, plot, device and compile may change")
-    overrides = p.add_argument_group("overrides (any TrainConfig field; model fields as --model.NAME)")
+    overrides = p.add_argument_group(
+        "overrides", "any TrainConfig field (--max-steps 100; --max_steps also works); the defaults shown are "
+        "TrainConfig's, a preset or --config file changes them")
+    comments = {**_field_comments(TrainConfig), **_HELP}
     for field in dataclasses.fields(TrainConfig):
         if field.name != "model":
-            overrides.add_argument(f"--{field.name}", dest=f"cfg:{field.name}", default=argparse.SUPPRESS, metavar="V")
-    for key in _model_keys():
-        overrides.add_argument(f"--model.{key}", dest=f"cfg:model.{key}", default=argparse.SUPPRESS, metavar="V")
+            default = ",".join(map(str, field.default)) if isinstance(field.default, tuple) else field.default
+            overrides.add_argument(f"--{_kebab(field.name)}", dest=f"cfg:{field.name}", default=argparse.SUPPRESS,
+                                   metavar=type(field.default).__name__.upper(),
+                                   help=f"{comments.get(field.name, field.name)} (default: {default!r})".replace("%", "%%"))
+    model = p.add_argument_group("model settings", "fields of the model's config (--model.num-layers 4)")
+    for key, text in _model_keys().items():
+        model.add_argument(f"--model.{_kebab(key)}", dest=f"cfg:model.{key}", default=argparse.SUPPRESS,
+                           metavar="VALUE", help=text.replace("%", "%%"))
     p.set_defaults(func=run)
 
 

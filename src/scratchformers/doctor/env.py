@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scratchformers.checkpoints.resolve import hub_cache_dir as hf_cache_dir  # the one place that computes it
 from scratchformers.doctor.findings import Finding, Report
+from scratchformers.threads import available_cores, default_threads, load_average
 
 # (package, bad version prefix, why): combinations that fail in ways users report as "bugs"
 KNOWN_BAD = [
@@ -94,6 +95,22 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
+def load_finding(torch_threads: int, cores: int | None = None, load: float | None = None) -> Finding:
+    """Warn when the 1-minute load average exceeds the cores: torch's threads then wait for each other."""
+    cores = available_cores() if cores is None else cores
+    load = load_average() if load is None else load
+    if load is None:
+        return Finding("env.load", "ok", "no load average on this OS")
+    text = f"load average {load:.1f} on {cores} cores; torch uses {torch_threads} threads"
+    if load <= cores:
+        return Finding("env.load", "ok", text)
+    return Finding("env.load", "warn", text,
+                   cause="more runnable processes than cores: every extra torch thread waits for a core, so "
+                   "more threads run slower (a 32-token generation took 10x longer with 2 threads than 1)",
+                   fix=f"use --threads 1 or sf.set_threads(1) (the commands' default gives the idle cores: "
+                   f"{default_threads(cores, load)} here), or wait for the other jobs")
+
+
 def check_env() -> Report:
     import torch
 
@@ -119,6 +136,7 @@ def check_env() -> Report:
         report.add(Finding("env.cpu", "ok", f"{platform.system()} {machine}, {os.cpu_count()} CPUs, "
                            f"torch uses {torch.get_num_threads()} threads"))
 
+    report.add(load_finding(torch.get_num_threads()))
     report.add(_cuda_finding(torch))
 
     usage = shutil.disk_usage(Path.cwd())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scratchformers.assets import find_asset
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import FOLDER_FORMATS, Tokenizer
 from scratchformers.tokenizers.formats import (
@@ -27,6 +28,8 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
     which reads the file's metadata.)
     """
     path = Path(path)
+    if not path.exists():  # an asset name (minilm, asset:minilm), or "did you mean" for a typo of one
+        path = find_asset(str(path)) or path
     if path.is_file():
         return _load_file(path)
     if not path.is_dir():
