@@ -19,7 +19,8 @@ DELAY_S = 2.0
 
 
 @contextlib.contextmanager
-def waiting(message: str, delay: float = DELAY_S):
+def waiting(message: str, delay: float | None = None):
+    delay = DELAY_S if delay is None else delay  # read at call time (tests shorten it)
     stream = sys.stderr
     started = time.perf_counter()
     shown: dict = {}
