@@ -25,11 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from scratchformers.commands._wait import waiting
     from scratchformers.hub.saving import convert_checkpoint
     from scratchformers.hub.summary import summarize
 
     dtype = getattr(torch, args.dtype) if args.dtype else None
-    out = convert_checkpoint(args.src, args.dst, dtype=dtype)
+    with waiting(f"converting {args.src}"):  # a GGUF file is dequantised: a minute for SmolLM2 on 2 cores
+        out = convert_checkpoint(args.src, args.dst, dtype=dtype)
     info = summarize(out)
     print(f"wrote {out}: {info['architecture']}, {info['parameters']:,} parameters, {info['tokenizer']}")
     return 0
