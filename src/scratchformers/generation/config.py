@@ -13,7 +13,7 @@ from typing import Literal
 
 from scratchformers.errors import ConfigError
 
-Strategy = Literal["greedy", "sample", "beam", "beam_sample"]
+Strategy = Literal["greedy", "sample", "beam", "beam_sample", "group_beam"]
 
 
 @dataclass
@@ -75,6 +75,8 @@ class GenerationConfig:
 
     @property
     def strategy(self) -> Strategy:
+        if self.num_beams > 1 and self.num_beam_groups > 1:
+            return "group_beam"
         if self.num_beams > 1:
             return "beam_sample" if self.do_sample else "beam"
         return "sample" if self.do_sample else "greedy"
@@ -139,8 +141,12 @@ class GenerationConfig:
             fail("num_beam_groups", groups, "it must be an integer >= 1 (1 = ordinary beam search)")
         if groups > 1 and (self.num_beams % groups or self.do_sample):
             fail("num_beam_groups", groups, f"it must divide num_beams={self.num_beams}, without do_sample")
+        if groups > 1 and self.stop_strings:
+            fail("stop_strings", self.stop_strings, "group beam search stops on EOS and max_new_tokens only; drop num_beam_groups")
         if not isinstance(self.diversity_penalty, (int, float)) or self.diversity_penalty < 0:
-            fail("diversity_penalty", self.diversity_penalty, "it must be >= 0 (0 = no diversity term)")
+            fail("diversity_penalty", self.diversity_penalty, "it must be >= 0")
+        if groups > 1 and not self.diversity_penalty > 0:
+            fail("diversity_penalty", self.diversity_penalty, "num_beam_groups > 1 needs it > 0, or every group finds the same beams")
         if self.force_words_ids is not None and (self.num_beams < 2 or self.do_sample or groups > 1):
             fail("force_words_ids", "...", "constrained beam search needs num_beams > 1, do_sample=False, num_beam_groups=1")
 

@@ -31,6 +31,7 @@ from scratchformers.backends import optimized, single_row_kernels
 from scratchformers.errors import ConfigError, DTypeError, ShapeError, shape_str
 from scratchformers.generation.beam_search import BeamSearch
 from scratchformers.generation.config import GenerationConfig, resolve_config
+from scratchformers.generation.group_beam_search import group_beam_search
 from scratchformers.generation.nonfinite import logits_are_finite, nonfinite_error
 from scratchformers.generation.outputs import GenerateOutput, StepRecorder
 from scratchformers.generation.processors import LogitsProcessorList, build_processors
@@ -186,7 +187,7 @@ def generate(
                 logits=config.return_dict_in_generate and config.output_logits,
             )
             decoding = Decoding(model, state, config, processors, stopping, eos, pad, generator, streamer, inputs, recorder)
-            output = _beam_search(decoding) if config.num_beams > 1 else _greedy_or_sample(decoding)
+            output = _LOOPS[config.strategy](decoding)
             return output if config.return_dict_in_generate else output.sequences
     finally:
         if was_training:
@@ -251,3 +252,12 @@ def _beam_search(d: Decoding) -> GenerateOutput:
         d.state.reorder(parents)
     sequences, scores, indices = beams.result(d.config.num_return_sequences)
     return d.recorder.output(sequences, beam_indices=indices, sequences_scores=scores if d.recorder.scores is not None else None)
+
+
+_LOOPS = {
+    "greedy": _greedy_or_sample,
+    "sample": _greedy_or_sample,
+    "beam": _beam_search,
+    "beam_sample": _beam_search,
+    "group_beam": group_beam_search,
+}
