@@ -52,7 +52,7 @@ class GenerationConfig:
     typical_p: float | None = None
     epsilon_cutoff: float | None = None
     eta_cutoff: float | None = None
-    # diverse (group) beam search and constrained beams (group_beam_search.py, constrained.py)
+    # diverse (group) beam search (group_beam_search.py); force_words_ids: refused with an explanation
     num_beam_groups: int = 1
     diversity_penalty: float = 0.0
     force_words_ids: list | None = None
@@ -147,8 +147,10 @@ class GenerationConfig:
             fail("diversity_penalty", self.diversity_penalty, "it must be >= 0")
         if groups > 1 and not self.diversity_penalty > 0:
             fail("diversity_penalty", self.diversity_penalty, "num_beam_groups > 1 needs it > 0, or every group finds the same beams")
-        if self.force_words_ids is not None and (self.num_beams < 2 or self.do_sample or groups > 1):
-            fail("force_words_ids", "...", "constrained beam search needs num_beams > 1, do_sample=False, num_beam_groups=1")
+        if self.force_words_ids is not None:
+            # Named here so that the error says what is missing instead of "unknown option".
+            fail("force_words_ids", self.force_words_ids, "constrained beam search is not implemented in scratchformers "
+                 "(see docs/coming_from_hf.md); sequence_bias / bad_words_ids steer beams without guaranteeing a phrase")
 
 
 def resolve_config(

@@ -2,7 +2,9 @@
 
 - ``text-generation``: ``[{"generated_text": prompt + continuation}]`` (one dict per returned
   sequence); ``return_full_text=False`` gives the continuation only; other keywords go to
-  :func:`~scratchformers.generation.generate` (``max_new_tokens``, ``do_sample``, ``num_beams``...).
+  :func:`~scratchformers.generation.generate` (``max_new_tokens``, default 256; ``do_sample``, ``num_beams``...).
+  Greedy unless ``do_sample=True`` (transformers samples at temperature 0.7 by default: a
+  deliberate difference, a pipeline call here is reproducible).
 - ``text-classification`` / ``sentiment-analysis``: ``[{"label", "score"}]`` for one text (the best
   label; ``top_k=None`` gives every label, best first; a list of texts without ``top_k`` gives one
   dict per text); scores are ``softmax(logits)`` (sigmoid for a single-label head).
@@ -27,7 +29,7 @@ class TextGenerationPipeline(Pipeline):
         ids = self.ids(text)
         eos = self.tokenizer.eos_token_id
         generate_kwargs.setdefault("eos_token_id", eos)
-        generate_kwargs.setdefault("max_new_tokens", 256 if eos is not None else 20)
+        generate_kwargs.setdefault("max_new_tokens", 256)  # the reference's pipeline default
         with torch.inference_mode():
             out = generate(self.model, ids, tokenizer=self.tokenizer, **generate_kwargs)
         # Like the reference: decode the whole sequence and cut the decoded prompt off by
