@@ -23,8 +23,6 @@ from scratchformers.errors import ConfigError
 from scratchformers.generation.processors.base import NEG_INF, check_min_keep, check_scores, keep_top
 
 
-
-
 def temperature(scores: torch.Tensor, t: float) -> torch.Tensor:
     """``scores / t``. ``t`` must be > 0 (``generate`` turns ``temperature=0`` into greedy)."""
     if not t > 0:
