@@ -86,12 +86,28 @@ def test_fill_mask_matches_hf(mlm_dir):
     assert len(ours(MASKED[0])) == 5  # HF's default top_k
 
 
-def test_text_generation_matches_hf_on_smollm2(smollm2_gguf, tmp_path):
+@pytest.fixture(scope="module")
+def smol_pipeline():
+    return sf.pipeline("text-generation", model="smollm2-135m")  # the GGUF asset, by name
+
+
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("llama")
+    config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1, num_attention_heads=4,
+                         num_key_value_heads=2, max_position_embeddings=32)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_text_generation_matches_hf_on_smollm2(smol_pipeline, smollm2_gguf, tmp_path):
     """Ours reads the GGUF asset by name; transformers gets the same float32 weights through our
     save_pretrained folder and the tokenizer transformers builds from the GGUF file itself."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
-    ours = sf.pipeline("text-generation", model="smollm2-135m")
+    ours = smol_pipeline
     sf.save_pretrained(ours.model, tmp_path)
     hf_tokenizer = AutoTokenizer.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name)
     hf_model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
@@ -105,12 +121,14 @@ def test_text_generation_matches_hf_on_smollm2(smollm2_gguf, tmp_path):
     assert "Paris" in expected[0][0]["generated_text"]
 
 
-def test_auto_classes_dispatch_by_model_type(classifier_dir, mlm_dir, gpt2_tokenizer_dir):
+def test_auto_classes_dispatch_by_model_type(classifier_dir, mlm_dir, llama_dir, smol_pipeline, gpt2_tokenizer_dir):
     assert type(sf.AutoModel.from_pretrained(mlm_dir)).__name__ == "BertModel"
     assert type(sf.AutoModelForMaskedLM.from_pretrained(mlm_dir)).__name__ == "BertForMaskedLM"
     model = sf.AutoModelForSequenceClassification.from_pretrained(classifier_dir)
     assert type(model).__name__ == "BertForSequenceClassification" and model.id2label == {0: "NEGATIVE", 1: "POSITIVE"}
-    assert type(sf.AutoModelForCausalLM.from_pretrained("smollm2-135m")).__name__ == "LlamaForCausalLM"
+    assert type(sf.AutoModelForCausalLM.from_pretrained(llama_dir)).__name__ == "LlamaForCausalLM"
+    assert type(sf.AutoModel.from_pretrained(llama_dir)).__name__ == "LlamaModel"
+    assert type(smol_pipeline.model).__name__ == "LlamaForCausalLM"  # a GGUF asset name, for the causal-lm task
     assert type(sf.AutoTokenizer.from_pretrained(mlm_dir)).__name__ == "WordPieceTokenizer"
     assert type(sf.AutoTokenizer.from_pretrained("smollm2-135m")).__name__ == "ByteLevelBPETokenizer"
     assert sf.AutoTokenizer.from_pretrained(gpt2_tokenizer_dir, padding_side="left").padding_side == "left"
