@@ -98,8 +98,3 @@ def test_hypotheses_keep_the_best_and_stop_by_hand():
 def test_invalid_group_options(ours, options, name):
     with pytest.raises(ConfigError, match=name):
         generate(ours, prompts()[0], **options)
-
-
-def test_constrained_beams_are_refused_clearly(ours):
-    with pytest.raises(ConfigError, match="force_words_ids.*not implemented"):
-        generate(ours, prompts()[0], num_beams=4, force_words_ids=[[5]])

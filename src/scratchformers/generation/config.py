@@ -13,7 +13,7 @@ from typing import Literal
 
 from scratchformers.errors import ConfigError
 
-Strategy = Literal["greedy", "sample", "beam", "beam_sample", "group_beam"]
+Strategy = Literal["greedy", "sample", "beam", "beam_sample", "group_beam", "constrained_beam"]
 
 
 @dataclass
@@ -52,7 +52,7 @@ class GenerationConfig:
     typical_p: float | None = None
     epsilon_cutoff: float | None = None
     eta_cutoff: float | None = None
-    # diverse (group) beam search (group_beam_search.py); force_words_ids: refused with an explanation
+    # diverse (group) beam search (group_beam_search.py) and constrained beams (constrained.py)
     num_beam_groups: int = 1
     diversity_penalty: float = 0.0
     force_words_ids: list | None = None
@@ -75,6 +75,8 @@ class GenerationConfig:
 
     @property
     def strategy(self) -> Strategy:
+        if self.force_words_ids is not None:
+            return "constrained_beam"
         if self.num_beams > 1 and self.num_beam_groups > 1:
             return "group_beam"
         if self.num_beams > 1:
@@ -147,10 +149,9 @@ class GenerationConfig:
             fail("diversity_penalty", self.diversity_penalty, "it must be >= 0")
         if groups > 1 and not self.diversity_penalty > 0:
             fail("diversity_penalty", self.diversity_penalty, "num_beam_groups > 1 needs it > 0, or every group finds the same beams")
-        if self.force_words_ids is not None:
-            # Named here so that the error says what is missing instead of "unknown option".
-            fail("force_words_ids", self.force_words_ids, "constrained beam search is not implemented in scratchformers "
-                 "(see docs/coming_from_hf.md); sequence_bias / bad_words_ids steer beams without guaranteeing a phrase")
+        if self.force_words_ids is not None and (self.num_beams < 2 or self.do_sample or groups > 1 or self.stop_strings):
+            fail("force_words_ids", self.force_words_ids, "constrained beam search needs num_beams > 1, do_sample=False, "
+                 "num_beam_groups=1 and no stop_strings")
 
 
 def resolve_config(

@@ -31,6 +31,7 @@ from scratchformers.backends import optimized, single_row_kernels
 from scratchformers.errors import ConfigError, DTypeError, ShapeError, shape_str
 from scratchformers.generation.beam_search import BeamSearch
 from scratchformers.generation.config import GenerationConfig, resolve_config
+from scratchformers.generation.constrained import check_phrases, constrained_beam_search
 from scratchformers.generation.group_beam_search import group_beam_search
 from scratchformers.generation.nonfinite import logits_are_finite, nonfinite_error
 from scratchformers.generation.outputs import GenerateOutput, StepRecorder
@@ -153,6 +154,8 @@ def generate(
         )
     if streamer is not None and (input_ids.size(0) > 1 or config.num_beams > 1 or config.num_return_sequences > 1):
         raise ConfigError("streamer supports a single prompt with greedy or sampling decoding (batch 1, num_beams=1)")
+    if config.force_words_ids is not None:
+        check_phrases(config.force_words_ids)
     eos = _eos_list(config.eos_token_id)
     pad = config.pad_token_id
     if pad is None and eos is not None:
@@ -260,4 +263,5 @@ _LOOPS = {
     "beam": _beam_search,
     "beam_sample": _beam_search,
     "group_beam": group_beam_search,
+    "constrained_beam": constrained_beam_search,
 }

@@ -149,24 +149,28 @@ def _advance_group(d, g, S, K, top_scores, top_beam, top_token, sequences, cur_l
 
 def _finalize(d, sequences, beam_scores, cur_len, prompt_len, hyps, done, S, K) -> GenerateOutput:
     """Unfinished beams join their group's hypotheses; the best ``num_return_sequences`` of all groups."""
-    n = d.config.num_return_sequences
-    B = len(hyps)
-    for b in range(B):
+    for b in range(len(hyps)):
         for g, group in enumerate(hyps[b]):
             if not done[b][g]:
                 for row in range(b * K + g * S, b * K + (g + 1) * S):
                     group.add(sequences[row, :cur_len].tolist(), float(beam_scores[row]), cur_len - prompt_len)
+    return finished_sequences(d, [[item for group in groups for item in group.items] for groups in hyps])
+
+
+def finished_sequences(d, per_prompt: list[list[tuple[float, list[int]]]]) -> GenerateOutput:
+    """The ``num_return_sequences`` best ``(score, tokens)`` of each prompt as a padded batch: a
+    hypothesis shorter than the longest ends with EOS, then ``pad_token_id``."""
+    n = d.config.num_return_sequences
     best: list[list[int]] = []
-    best_scores = torch.zeros(B * n, dtype=torch.float32, device=sequences.device)
-    for b in range(B):
-        ranked = sorted((item for group in hyps[b] for item in group.items), key=lambda item: item[0])
+    best_scores = torch.zeros(len(per_prompt) * n, dtype=torch.float32, device=d.state.prompt.device)
+    for b, items in enumerate(per_prompt):
+        ranked = sorted(items, key=lambda item: item[0])
         for j in range(n):
             score, tokens = ranked.pop()  # best last; among equal scores the later one
             best.append(tokens)
             best_scores[b * n + j] = score
-    lengths = [len(t) for t in best]
-    width = min(max(lengths) + 1, d.state.max_length)
-    out = torch.full((B * n, width), d.pad if d.pad is not None else 0, dtype=torch.long, device=sequences.device)
+    width = min(max(len(t) for t in best) + 1, d.state.max_length)
+    out = torch.full((len(best), width), d.pad if d.pad is not None else 0, dtype=torch.long, device=best_scores.device)
     for i, tokens in enumerate(best):
         out[i, : len(tokens)] = torch.tensor(tokens)
         if len(tokens) < width and d.eos:

@@ -1,6 +1,7 @@
-"""Record group (diverse) beam search outputs of transformers 4.46.3, the last release line whose
-``generate`` still implements ``num_beam_groups`` in the library (transformers 5 moved it to the
-hub repository ``transformers-community/group-beam-search``, which is not available offline).
+"""Record group (diverse) beam search and constrained beam search outputs of transformers 4.46.3,
+the last release line whose ``generate`` still implements ``num_beam_groups`` and ``force_words_ids``
+in the library (transformers 5 moved them to the hub repositories
+``transformers-community/group-beam-search`` / ``constrained-beam-search``, not available offline).
 
 Run from the repository root (needs network once, for the wheel):
 
@@ -9,7 +10,7 @@ Run from the repository root (needs network once, for the wheel):
 It downloads the transformers 4.46.3 wheel (no dependencies) into a temporary folder, unpacks it,
 disables its import-time dependency version check (it asks for older tokenizers / huggingface-hub,
 which GPT-2 generation does not use), and runs this file again under it with ``--run`` to write
-``group_beam_4_46_3.json``: for each case the options, the returned sequences and sequences_scores.
+``group_beam_4_46_3.json`` and ``constrained_4_46_3.json``: for each case the options, the returned sequences and sequences_scores.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ CASES = [
                        no_repeat_ngram_size=2, num_return_sequences=2, eos="frequent", rows=[0])),
 ]  # fmt: skip
 MAX_NEW_TOKENS = 10
+# constrained beam search (force_words_ids: every phrase must appear), same model and prompts
+CONSTRAINED_CASES = [
+    ("one-phrase", dict(num_beams=4, force_words_ids=[[5, 6]], num_return_sequences=2)),
+    ("two-phrases-eos", dict(num_beams=4, force_words_ids=[[7], [20, 21]], num_return_sequences=3, eos="frequent")),
+    ("three-phrases-eos-lp", dict(num_beams=6, force_words_ids=[[30, 31, 32], [9], [44, 45]], length_penalty=0.7,
+                                  eos="frequent")),
+    ("early-eos", dict(num_beams=4, force_words_ids=[[3, 4]], early_stopping=True, num_return_sequences=2, eos="frequent")),
+]  # fmt: skip
+CONSTRAINED_OUTPUT = HERE / "constrained_4_46_3.json"
 
 
 def run() -> None:
@@ -55,8 +65,16 @@ def run() -> None:
     ids, mask = prompts()
     greedy = model.generate(ids, attention_mask=mask, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, pad_token_id=PAD)
     frequent = int(torch.mode(greedy[:, ids.size(1) + 2 :].reshape(-1)).values)
+    for cases, output in ((CASES, OUTPUT), (CONSTRAINED_CASES, CONSTRAINED_OUTPUT)):
+        record(model, cases, output, ids, mask, frequent)
+
+
+def record(model, cases, output, ids, mask, frequent) -> None:
+    import torch
+    from weights import PAD
+
     records = []
-    for name, options in CASES:
+    for name, options in cases:
         options = dict(options)
         if options.pop("eos", None) == "frequent":
             options["eos_token_id"] = frequent
@@ -68,8 +86,8 @@ def run() -> None:
                         "sequences_scores": out.sequences_scores.tolist()})  # fmt: skip
     meta = {"transformers": VERSION, "torch": torch.__version__, "max_new_tokens": MAX_NEW_TOKENS,
             "prompt_ids": ids.tolist(), "attention_mask": mask.tolist()}  # fmt: skip
-    OUTPUT.write_text(json.dumps({"meta": meta, "cases": records}, indent=1) + "\n")
-    print(f"wrote {OUTPUT}")
+    output.write_text(json.dumps({"meta": meta, "cases": records}, indent=1) + "\n")
+    print(f"wrote {output}")
 
 
 def main() -> None:
