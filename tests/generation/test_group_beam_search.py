@@ -98,3 +98,15 @@ def test_hypotheses_keep_the_best_and_stop_by_hand():
 def test_invalid_group_options(ours, options, name):
     with pytest.raises(ConfigError, match=name):
         generate(ours, prompts()[0], **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(num_beam_groups=2, diversity_penalty=1.0), dict(force_words_ids=[[30, 31], [9]])],
+    ids=["group", "constrained"],
+)
+def test_cached_equals_uncached(ours, options):
+    """The KV cache is reordered with the parents the loops pick: same result as recomputing everything."""
+    ids, mask = prompts()
+    common = dict(attention_mask=mask, max_new_tokens=8, pad_token_id=PAD, num_beams=4, eos_token_id=12, **options)
+    assert torch.equal(generate(ours, ids, use_cache=True, **common), generate(ours, ids, use_cache=False, **common))

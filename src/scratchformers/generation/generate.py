@@ -133,6 +133,8 @@ def generate(
     - ``do_sample=True``: sample from ``softmax(processed scores)`` using ``generator``.
     - ``num_beams > 1``: beam search (beam sampling with ``do_sample``), HF scoring
       ``sum logp / generated_len ** length_penalty`` and ``early_stopping`` True/False/"never".
+      ``num_beam_groups`` + ``diversity_penalty``: diverse (group) beam search;
+      ``force_words_ids``: constrained beam search (every phrase in the output).
     - The model runs with :func:`scratchformers.backends.optimize` applied for the call (oneDNN
       GEMMs, stacked Q/K/V for decode steps; the same tokens as the plain model).
     - ``compile_kernels=True``: single-row decode steps (batch 1, greedy or sampling) on a float32
