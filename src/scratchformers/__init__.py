@@ -62,7 +62,16 @@ from scratchformers.tokenizers import (
     load_tokenizer,
 )
 # --- hub (checkpoints) ---
-from scratchformers.hub import from_pretrained, load_tokenizer_for, save_pretrained
+from scratchformers.hub import (
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    from_pretrained,
+    load_tokenizer_for,
+    save_pretrained,
+)
 # --- generation ---
 from scratchformers import generation
 from scratchformers.generation import GenerationConfig, TextStreamer, generate, repetition_report
@@ -72,4 +81,5 @@ from scratchformers import data, training
 from scratchformers.training import Callback, NonFiniteLossError, TrainConfig, Trainer, finetune
 # --- doctor / viz ---
 from scratchformers import doctor, viz  # torch + numpy only; matplotlib loads on the first plot
+from scratchformers.pipelines import pipeline
 from scratchformers.memory import free_memory

@@ -11,6 +11,8 @@ from scratchformers.generation.state import DecodeState, GenerationModel
 from scratchformers.generation.generate import generate
 from scratchformers.generation.mixin import EncoderDecoderGenerationMixin, GenerationMixin
 from scratchformers.generation.nonfinite import NonFiniteLogitsError
+from scratchformers.generation.outputs import GenerateOutput
+from scratchformers.generation import processors
 from scratchformers.generation.processors import (
     LogitsProcessorList,
     MinP,
@@ -36,6 +38,7 @@ __all__ = [
     "DecodeState",
     "EncoderDecoderGenerationMixin",
     "EosCriteria",
+    "GenerateOutput",
     "GenerationConfig",
     "GenerationMixin",
     "GenerationModel",

@@ -13,7 +13,7 @@ from typing import Literal
 
 from scratchformers.errors import ConfigError
 
-Strategy = Literal["greedy", "sample", "beam", "beam_sample"]
+Strategy = Literal["greedy", "sample", "beam", "beam_sample", "group_beam", "constrained_beam"]
 
 
 @dataclass
@@ -35,6 +35,31 @@ class GenerationConfig:
     stop_strings: str | list[str] | None = None
     use_cache: bool = True
     compile_kernels: bool = False
+    # length and token rules (processors/rules.py)
+    min_length: int = 0  # EOS banned while the sequence (prompt included) is shorter
+    min_new_tokens: int = 0  # EOS banned before this many new tokens
+    suppress_tokens: list[int] | None = None
+    begin_suppress_tokens: list[int] | None = None
+    forced_bos_token_id: int | None = None
+    forced_eos_token_id: int | list[int] | None = None
+    remove_invalid_values: bool = False
+    # penalties and biases (processors/penalties.py)
+    bad_words_ids: list[list[int]] | None = None
+    sequence_bias: dict | list | None = None
+    encoder_repetition_penalty: float = 1.0
+    encoder_no_repeat_ngram_size: int = 0
+    # more sampling warpers (processors/sampling.py)
+    typical_p: float | None = None
+    epsilon_cutoff: float | None = None
+    eta_cutoff: float | None = None
+    # diverse (group) beam search (group_beam_search.py) and constrained beams (constrained.py)
+    num_beam_groups: int = 1
+    diversity_penalty: float = 0.0
+    force_words_ids: list | None = None
+    # what generate returns: the token tensor, or a GenerateOutput with these extras
+    return_dict_in_generate: bool = False
+    output_scores: bool = False
+    output_logits: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -50,6 +75,10 @@ class GenerationConfig:
 
     @property
     def strategy(self) -> Strategy:
+        if self.force_words_ids is not None:
+            return "constrained_beam"
+        if self.num_beams > 1 and self.num_beam_groups > 1:
+            return "group_beam"
         if self.num_beams > 1:
             return "beam_sample" if self.do_sample else "beam"
         return "sample" if self.do_sample else "greedy"
@@ -83,6 +112,46 @@ class GenerationConfig:
             fail("num_return_sequences", n, "it must be an integer >= 1")
         if self.num_beams > 1 and n > self.num_beams:
             fail("num_return_sequences", n, f"beam search returns at most num_beams={self.num_beams} sequences")
+        self._validate_rules(fail)
+
+    def _validate_rules(self, fail) -> None:
+        def is_count(value) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+        for name in ("min_length", "min_new_tokens", "encoder_no_repeat_ngram_size"):
+            if not is_count(getattr(self, name)):
+                fail(name, getattr(self, name), "it must be an integer >= 0 (0 = off)")
+        for name in ("suppress_tokens", "begin_suppress_tokens"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (list, tuple)) and all(is_count(t) for t in value)):
+                fail(name, value, "it must be a list of token ids (ints >= 0)")
+        if self.forced_bos_token_id is not None and not is_count(self.forced_bos_token_id):
+            fail("forced_bos_token_id", self.forced_bos_token_id, "it must be a token id (int >= 0)")
+        forced_eos = self.forced_eos_token_id
+        if forced_eos is not None and not (is_count(forced_eos) or (isinstance(forced_eos, (list, tuple)) and forced_eos and all(is_count(t) for t in forced_eos))):
+            fail("forced_eos_token_id", forced_eos, "it must be a token id or a non-empty list of them")
+        if not self.encoder_repetition_penalty > 0:
+            fail("encoder_repetition_penalty", self.encoder_repetition_penalty, "it must be > 0 (1.0 = off)")
+        if self.typical_p is not None and not 0 < self.typical_p <= 1:
+            fail("typical_p", self.typical_p, "it must be in (0, 1] (1.0 or None disables it)")
+        for name in ("epsilon_cutoff", "eta_cutoff"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                fail(name, value, "it must be in [0, 1) (0 or None disables it; 3e-4 is typical)")
+        groups = self.num_beam_groups
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            fail("num_beam_groups", groups, "it must be an integer >= 1 (1 = ordinary beam search)")
+        if groups > 1 and (self.num_beams % groups or self.do_sample):
+            fail("num_beam_groups", groups, f"it must divide num_beams={self.num_beams}, without do_sample")
+        if groups > 1 and self.stop_strings:
+            fail("stop_strings", self.stop_strings, "group beam search stops on EOS and max_new_tokens only; drop num_beam_groups")
+        if not isinstance(self.diversity_penalty, (int, float)) or self.diversity_penalty < 0:
+            fail("diversity_penalty", self.diversity_penalty, "it must be >= 0")
+        if groups > 1 and not self.diversity_penalty > 0:
+            fail("diversity_penalty", self.diversity_penalty, "num_beam_groups > 1 needs it > 0, or every group finds the same beams")
+        if self.force_words_ids is not None and (self.num_beams < 2 or self.do_sample or groups > 1 or self.stop_strings):
+            fail("force_words_ids", self.force_words_ids, "constrained beam search needs num_beams > 1, do_sample=False, "
+                 "num_beam_groups=1 and no stop_strings")
 
 
 def resolve_config(

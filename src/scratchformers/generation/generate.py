@@ -22,7 +22,7 @@ SmolLM2), including left padding, EOS/pad handling and beam-search scoring.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -31,7 +31,10 @@ from scratchformers.backends import optimized, single_row_kernels
 from scratchformers.errors import ConfigError, DTypeError, ShapeError, shape_str
 from scratchformers.generation.beam_search import BeamSearch
 from scratchformers.generation.config import GenerationConfig, resolve_config
+from scratchformers.generation.constrained import check_phrases, constrained_beam_search
+from scratchformers.generation.group_beam_search import group_beam_search
 from scratchformers.generation.nonfinite import logits_are_finite, nonfinite_error
+from scratchformers.generation.outputs import GenerateOutput, StepRecorder
 from scratchformers.generation.processors import LogitsProcessorList, build_processors
 from scratchformers.generation.state import DecodeState, GenerationModel
 from scratchformers.generation.stopping import StoppingCriteriaList, build_stopping_criteria
@@ -54,6 +57,7 @@ class Decoding:
     generator: torch.Generator | None = None
     streamer: object | None = None
     inputs: dict | None = None  # what prepare_generation_inputs got: the diagnostic pass reruns it
+    recorder: StepRecorder = field(default_factory=lambda: StepRecorder(scores=False, logits=False))  # per-step extras
 
     def next_logits(self, sequences: torch.Tensor, cur_len: int) -> torch.Tensor:
         """The checked float32 logits (rows, vocab) of position ``cur_len``."""
@@ -110,7 +114,7 @@ def generate(
     streamer=None,
     tokenizer=None,
     **overrides,
-) -> torch.Tensor:
+) -> torch.Tensor | GenerateOutput:
     """Continue ``input_ids`` (batch, prompt_len) by up to ``max_new_tokens`` tokens.
 
     Options come from ``generation_config`` (default ``GenerationConfig()``) and ``overrides``
@@ -123,12 +127,17 @@ def generate(
     Returns the prompt plus the continuation, ``(batch * num_return_sequences, length)`` (for
     encoder-decoder models: the decoder sequence). Rows that stop early (EOS, stop string) are
     padded with ``pad_token_id`` (default: the first EOS id), and the loop ends when all rows
-    stopped, so ``length <= prompt_len + max_new_tokens``.
+    stopped, so ``length <= prompt_len + max_new_tokens``. With ``return_dict_in_generate=True`` it
+    returns a :class:`~scratchformers.generation.outputs.GenerateOutput` (``sequences``, and
+    ``scores`` / ``logits`` per step with ``output_scores`` / ``output_logits``, ``beam_indices`` and
+    ``sequences_scores`` for beam search), the same fields and values as transformers.
 
     - ``do_sample=False, num_beams=1``: greedy. ``temperature=0`` also means greedy.
     - ``do_sample=True``: sample from ``softmax(processed scores)`` using ``generator``.
     - ``num_beams > 1``: beam search (beam sampling with ``do_sample``), HF scoring
       ``sum logp / generated_len ** length_penalty`` and ``early_stopping`` True/False/"never".
+      ``num_beam_groups`` + ``diversity_penalty``: diverse (group) beam search;
+      ``force_words_ids``: constrained beam search (every phrase in the output).
     - The model runs with :func:`scratchformers.backends.optimize` applied for the call (oneDNN
       GEMMs, stacked Q/K/V for decode steps; the same tokens as the plain model).
     - ``compile_kernels=True``: single-row decode steps (batch 1, greedy or sampling) on a float32
@@ -150,6 +159,8 @@ def generate(
         )
     if streamer is not None and (input_ids.size(0) > 1 or config.num_beams > 1 or config.num_return_sequences > 1):
         raise ConfigError("streamer supports a single prompt with greedy or sampling decoding (batch 1, num_beams=1)")
+    if config.force_words_ids is not None:
+        check_phrases(config.force_words_ids)
     eos = _eos_list(config.eos_token_id)
     pad = config.pad_token_id
     if pad is None and eos is not None:
@@ -171,15 +182,27 @@ def generate(
             state = model.prepare_generation_inputs(**inputs, max_new_tokens=config.max_new_tokens, use_cache=config.use_cache)
             # Penalties must not see left padding: HF skips each row's leading pad positions.
             min_keep = 1 if config.num_beams == 1 else (len(eos) + 1 if eos else 2)
-            processors = build_processors(config, min_tokens_to_keep=min_keep, padding_lengths=state.padding_lengths)
-            decoding = Decoding(model, state, config, processors, stopping, eos, pad, generator, streamer, inputs)
-            return _beam_search(decoding) if config.num_beams > 1 else _greedy_or_sample(decoding)
+            processors = build_processors(
+                config,
+                min_tokens_to_keep=min_keep,
+                padding_lengths=state.padding_lengths,
+                prompt_length=state.prompt.size(1),
+                max_length=state.max_length,
+                encoder_input_ids=inputs["input_ids"],  # the prompt (decoder-only) or the source (seq2seq)
+            )
+            recorder = StepRecorder(
+                scores=config.return_dict_in_generate and config.output_scores,
+                logits=config.return_dict_in_generate and config.output_logits,
+            )
+            decoding = Decoding(model, state, config, processors, stopping, eos, pad, generator, streamer, inputs, recorder)
+            output = _LOOPS[config.strategy](decoding)
+            return output if config.return_dict_in_generate else output.sequences
     finally:
         if was_training:
             model.train()
 
 
-def _greedy_or_sample(d: Decoding) -> torch.Tensor:
+def _greedy_or_sample(d: Decoding) -> GenerateOutput:
     prompt, max_length = d.state.prompt, d.state.max_length
     rows, cur_len = prompt.shape
     sequences = torch.empty(rows, max_length, dtype=torch.long, device=prompt.device)  # (rows, max_length)
@@ -190,6 +213,7 @@ def _greedy_or_sample(d: Decoding) -> torch.Tensor:
     while cur_len < max_length:
         logits = d.next_logits(sequences, cur_len)  # (rows, vocab)
         scores = d.processors(sequences[:, :cur_len], logits) if d.processors else logits
+        d.recorder.record(logits, scores)
         if d.config.do_sample:
             probs = scores.softmax(dim=-1)
             next_tokens = torch.multinomial(probs, 1, generator=d.generator).squeeze(1)  # (rows,)
@@ -207,10 +231,10 @@ def _greedy_or_sample(d: Decoding) -> torch.Tensor:
                 break
     if d.streamer is not None:
         d.streamer.end()
-    return sequences[:, :cur_len]
+    return d.recorder.output(sequences[:, :cur_len])
 
 
-def _beam_search(d: Decoding) -> torch.Tensor:
+def _beam_search(d: Decoding) -> GenerateOutput:
     max_length = d.state.max_length
     beams = BeamSearch(
         d.state.prompt,
@@ -229,9 +253,20 @@ def _beam_search(d: Decoding) -> torch.Tensor:
         log_probs = logits.log_softmax(dim=-1)
         if d.processors:
             log_probs = d.processors(beams.sequences_so_far(), log_probs)
+        d.recorder.record(logits, log_probs)
         parents = beams.step(log_probs)
         if beams.is_done():
             break
         d.state.reorder(parents)
-    sequences, _ = beams.result(d.config.num_return_sequences)
-    return sequences
+    sequences, scores, indices = beams.result(d.config.num_return_sequences)
+    return d.recorder.output(sequences, beam_indices=indices, sequences_scores=scores if d.recorder.scores is not None else None)
+
+
+_LOOPS = {
+    "greedy": _greedy_or_sample,
+    "sample": _greedy_or_sample,
+    "beam": _beam_search,
+    "beam_sample": _beam_search,
+    "group_beam": group_beam_search,
+    "constrained_beam": constrained_beam_search,
+}

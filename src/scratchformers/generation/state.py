@@ -62,7 +62,8 @@ def check_length(model, prompt_len: int, max_new_tokens: int) -> int:
     max_positions = getattr(model, "max_positions", None)
     if max_positions is not None and max_length > max_positions:
         room = max_positions - prompt_len
-        fix = f"lower max_new_tokens to at most {room}" if room > 0 else f"shorten the prompt below {max_positions} tokens"
+        fix = (f"lower max_new_tokens to at most {room} or shorten the prompt" if room > 0 else
+               f"the prompt alone fills the context: shorten it to at most {max_positions - 1} tokens")
         raise SequenceTooLongError(
             f"prompt length {prompt_len} + max_new_tokens={max_new_tokens} = {max_length} exceeds the "
             f"model's max_positions={max_positions}; {fix}"

@@ -9,11 +9,23 @@ family's name conversion beside its model (``models/<family>/convert.py``).
 
 from scratchformers.checkpoints.resolve import resolve
 from scratchformers.checkpoints.state_dict import LoadReport, load_into
+from scratchformers.hub.auto import (
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+)
 from scratchformers.hub.loading import from_pretrained, load_model_and_tokenizer, read_checkpoint
 from scratchformers.hub.saving import cached_safetensors, convert_checkpoint, save_pretrained
 from scratchformers.hub.tokenizer import load_tokenizer_for
 
 __all__ = [
+    "AutoModel",
+    "AutoModelForCausalLM",
+    "AutoModelForMaskedLM",
+    "AutoModelForSequenceClassification",
+    "AutoTokenizer",
     "LoadReport",
     "cached_safetensors",
     "convert_checkpoint",
