@@ -21,13 +21,10 @@
 # %%
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 
@@ -90,5 +87,4 @@ for h, ax in enumerate(axes):
     ax.imshow(head_weights[0, h].detach(), cmap="viridis", vmin=0, vmax=1)
     ax.set_title(f"head {h}")
 fig.suptitle("causal multi-head attention weights (random init)")
-fig.savefig(OUT / "lab1_attention_heads.png")
-print("saved", OUT / "lab1_attention_heads.png")
+show(fig, "lab1_attention_heads.png")

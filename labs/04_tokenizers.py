@@ -22,11 +22,8 @@
 # %%
 from collections import Counter
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 from scratchformers.assets import asset_path, rotten_tomatoes
@@ -142,8 +139,7 @@ ax_cost.plot([r["vocab_size"] for r in byte_rows], [r["vocab_size"] * d_model / 
 ax_cost.set(xscale="log", xlabel="vocabulary size", ylabel="embedding parameters (M), d_model=768",
             title="...and the embedding matrix grows linearly")
 fig.tight_layout()
-fig.savefig(OUT / "lab4_vocab_tradeoff.png")
-print("saved", OUT / "lab4_vocab_tradeoff.png")
+show(fig, "lab4_vocab_tradeoff.png")
 
 # %% [markdown]
 # Take-aways: each doubling of the vocabulary buys less compression than the one before, while

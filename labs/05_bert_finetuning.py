@@ -23,12 +23,9 @@
 # %%
 import random
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 from scratchformers.assets import ROTTEN_TOMATOES_LABELS, asset_path, rotten_tomatoes
@@ -111,8 +108,7 @@ for i in range(len(names)):
 ax.set(xticks=range(len(names)), xticklabels=names, yticks=range(len(names)), yticklabels=names,
        xlabel="predicted", ylabel="true", title=f"MiniLM, full fine-tuning: accuracy {full['accuracy']:.3f}")
 fig.tight_layout()
-fig.savefig(OUT / "lab5_confusion_matrix.png")
-print("saved", OUT / "lab5_confusion_matrix.png")
+show(fig, "lab5_confusion_matrix.png")
 assert matrix.sum() == full["num_examples"]
 assert abs(matrix.trace() / matrix.sum() - full["accuracy"]) < 1e-9  # accuracy = diagonal / total
 # precision and recall recomputed from the matrix: columns = predicted, rows = true
