@@ -24,7 +24,7 @@ def _findings():
 def _rows(page: str):
     tree = html5lib.parse(page)
     table = tree.find(".//h:table", NS)
-    return [[("".join(cell.itertext())) for cell in row] for row in table.iter("{%s}tr" % NS["h"])], tree
+    return [[("".join(cell.itertext())) for cell in row] for row in table.iterfind(".//h:tr", NS)], tree
 
 
 def test_doctor_table_has_cause_and_fix_cells_with_text_escaped():

@@ -231,7 +231,8 @@ def step_doctor(run: DemoRun) -> dict:
         "our GPT": doctor.check_model(gpt, gpt_ids, causal=True),
         "fine-tuned MiniLM": doctor.check_model(classifier, bert_ids, causal=False, pretrained=True),
         "our BPE tokenizer": doctor.check_tokenizer(run.objects["tokenizer"], heldout),
-        "GPT greedy output": doctor.check_generation(run.objects["greedy_ids"], do_sample=False),
+        "GPT greedy output": doctor.check_generation(run.objects["greedy_ids"], do_sample=False,
+                                                      tokenizer=run.objects["tokenizer"]),
     }
     summary = {}
     for name, report in reports.items():
