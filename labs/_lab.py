@@ -18,12 +18,13 @@ QUICK = os.environ.get("SCRATCHFORMERS_LAB_QUICK", "0") == "1"
 if QUICK:  # quick mode runs beside other work (tests): one thread avoids oversubscribing the cores
     import torch
 
+    print("quick mode (SCRATCHFORMERS_LAB_QUICK=1): smaller sizes and fewer steps than the full lab")
     torch.set_num_threads(1)
 OUT = Path(os.environ.get("SCRATCHFORMERS_LAB_OUT", "runs/labs"))
 OUT.mkdir(parents=True, exist_ok=True)
 
 
-def show(fig, name: str) -> Path:
+def show(fig, name: str) -> None:
     """Save ``fig`` as ``OUT/name``, display it inline under a notebook kernel, then close it."""
     import matplotlib.pyplot as plt
 
@@ -34,5 +35,4 @@ def show(fig, name: str) -> Path:
 
         display(fig)
     plt.close(fig)  # closed: the inline backend does not draw it a second time at the end of the cell
-    print("saved", path)
-    return path
+    print("saved", os.path.relpath(path))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
 from scratchformers import doctor
 from scratchformers.assets import asset_path
