@@ -295,7 +295,7 @@ class Trainer:
             cfg.save(self.run_dir / "config.json")
         for cb in self.callbacks:
             cb.on_train_start(self)
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not (cfg.progress and self.is_main),
                    unit="step", dynamic_ncols=True)
