@@ -10,7 +10,8 @@ weights, so it pays where that copy is amortised:
 - in cached decoding without gradients (one token per step), the stacked weights are kept for the
   lifetime of the KV cache (one generation) and rebuilt if a weight changes.
 
-Below the threshold, with gradients on few tokens, and under an active ``TorchFunctionMode`` (the
+Weights created under ``torch.inference_mode`` have no version counter, so their decode steps
+run the three projections (a kept stack could go stale unseen). Below the threshold, with gradients on few tokens, and under an active ``TorchFunctionMode`` (the
 doctor's op tracer attributes each ``linear`` call to its projection) the plain three projections run. The
 result equals :meth:`MultiHeadAttention.project_self` to float32 rounding (tested).
 """
@@ -50,6 +51,8 @@ class FusedQKVAttention(MultiHeadAttention):
         if torch._C._is_torch_function_mode_enabled() and not torch.compiler.is_compiling():
             return super().project_self(x, kv_cache)  # a tracer is watching: show it the plain model
         if kv_cache is not None and not torch.is_grad_enabled():
+            if self.q_proj.weight.is_inference():  # built under inference_mode: no version counter to
+                return super().project_self(x, kv_cache)  # tell a stale stack from a fresh one
             weight, bias = self._stacked_for(kv_cache)  # decode step: stacked once per generation
         elif b * t >= FUSED_QKV_MIN_TOKENS:
             weight, bias = _stack((self.q_proj, self.k_proj, self.v_proj))
