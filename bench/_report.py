@@ -125,6 +125,8 @@ def write_report(columns: dict, quick: bool, out_dir: Path, command: str) -> Pat
                          + f" | {verdict} | {limits} | {notes} |")
         lines.append("")
     for name, column in columns.items():
+        for script, reason in column.get("skipped", {}).items():
+            lines += [f"## {script} [{name}]: skipped", "", reason, ""]
         for script, error in column.get("errors", {}).items():
             lines += [f"## {script} [{name}]: FAILED", "", "```", error, "```", ""]
     lines.append("![ratios](benchmarks.png)")

@@ -8,7 +8,7 @@ AVX2 emulation (``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_IN
 so an AVX-512 machine also shows what a user with AVX2 only sees. Each column's process measures
 its own GEMM GFLOPS (MKL and oneDNN) and bandwidth (bench/_machine.py), which proves the emulation
 changed the kernels. Each bench/<name>.py exposes ``main(argv=None) -> dict`` of rows
-``name -> _common.entry(...)``. ``--quick`` runs every script's quick mode and writes to
+``name -> _common.entry(...)`` (or ``{"_skipped": reason}`` when an optional peer is missing). ``--quick`` runs every script's quick mode and writes to
 runs/bench-quick/ so the published figures in docs/ are never overwritten by a smoke test. A script
 that fails is reported (traceback in the report, exit status 1) without stopping the others.
 """
@@ -55,6 +55,9 @@ def run_scripts(selected: list[str], quick: bool) -> dict:
             results = module.main(["--quick"] if quick else [])
             if not isinstance(results, dict) or not results:
                 raise TypeError(f"{script}.main() returned {type(results).__name__}; it must return a non-empty dict")
+            if "_skipped" in results:  # an optional peer is not installed here: one line in the report
+                column.setdefault("skipped", {})[script] = results["_skipped"]
+                continue
             column["results"][script] = {name: normalise(row) for name, row in results.items()}
         except Exception:  # one broken script must not hide the others' results
             column["errors"][script] = traceback.format_exc(limit=5)

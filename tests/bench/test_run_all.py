@@ -70,7 +70,7 @@ def test_report_has_both_columns_the_limits_the_failures_and_a_chart(run_all, tm
         "avx2": {"probe": _probe("AVX2", 100.0, 80.0, 40.0), "seconds": {"alpha": 2.0},
                  "results": {"alpha": {"train": row(10.0, 10.0, 1.5, flops_per_unit=4e9),
                                        "decode": row(60.0, 40.0, 1.0, bytes_per_unit=4e8)}},
-                 "errors": {}},
+                 "errors": {}, "skipped": {"peerless": "no bench environment at /x"}},
     }
     out = run_all.write_report(columns, True, tmp_path, "python bench/run_all.py --quick")
     text = out.read_text()
@@ -82,6 +82,7 @@ def test_report_has_both_columns_the_limits_the_failures_and_a_chart(run_all, tm
     # decode: 50 tok/s x 0.4 GB = 20 GB/s of 40 (50%)
     assert "| decode | x/s | 1.00 | 50 | 40 | 1.25 | 60 | 40 | 1.50 | yes | 50% / 40% BW ; 60% / 40% BW |" in text
     assert "## gamma [native]: FAILED" in text and "boom" in text
+    assert "## peerless [avx2]: skipped\n\nno bench environment at /x" in text
     assert (tmp_path / "benchmarks.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((tmp_path / "benchmarks.json").read_text())
     assert saved["columns"]["avx2"]["results"]["alpha"]["train"]["ratio"] == 1.0 and saved["quick"] is True
