@@ -2,6 +2,7 @@
 
     python bench/_profile.py bert [--steps 3] [--rows 15]        # BERT 6L/384, batch 32 x 128
     python bench/_profile.py char-gpt                             # char-GPT vs the nanoGPT loop
+    python bench/_profile.py bert --plain                         # ours without backends (before)
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 python bench/_profile.py bert
 
 Self CPU time per op, summed over ``--steps`` steps after warm-up; the GEMM rows (addmm, mm,
@@ -23,14 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 GEMM_OPS = ("aten::addmm", "aten::mm", "aten::bmm", "mkldnn::_linear_pointwise", "aten::matmul", "aten::linear")
 
 
-def bert_steppers(batch: int = 32, seq: int = 128):
+def bert_steppers(plain: bool, batch: int = 32, seq: int = 128):
     import transformers
 
     from scratchformers.backends import optimize
     from scratchformers.models import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    ours = optimize(BertForSequenceClassification(BertConfig(num_layers=6, d_model=384, num_heads=12, d_ff=1536)).train())
+    ours = BertForSequenceClassification(BertConfig(num_layers=6, d_model=384, num_heads=12, d_ff=1536)).train()
+    if not plain:
+        optimize(ours)
     peer = transformers.BertForSequenceClassification(transformers.BertConfig(
         hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)).train()
     ids = torch.randint(1000, 30000, (batch, seq))
@@ -51,11 +54,14 @@ def bert_steppers(batch: int = 32, seq: int = 128):
     return stepper(ours), stepper(peer), None
 
 
-def char_gpt_steppers():
+def char_gpt_steppers(plain: bool):
+    from scratchformers.backends import plain as make_plain
     from training import char_gpt_runs
 
     tmp = tempfile.TemporaryDirectory()
     ours, peer = char_gpt_runs(Path(tmp.name))
+    if plain:
+        make_plain(ours.model)
     return ours.train_step, peer.step, tmp
 
 
@@ -77,8 +83,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rows", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="one step")
+    parser.add_argument("--plain", action="store_true", help="ours without scratchformers.backends (the 'before')")
     args = parser.parse_args(argv)
-    ours_step, peer_step, keep = bert_steppers() if args.which == "bert" else char_gpt_steppers()
+    steppers = bert_steppers if args.which == "bert" else char_gpt_steppers
+    ours_step, peer_step, keep = steppers(args.plain)
     steps = 1 if args.quick else args.steps
     report = {}
     print(f"{args.which}: capability {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads, "
