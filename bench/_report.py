@@ -94,13 +94,15 @@ def _cell(row: dict | None) -> str:
     return "- | - | -" if row is None else f"{row['ours']:.4g} | {row['peer']:.4g} | {row['ratio']:.2f}"
 
 
-def write_report(columns: dict, quick: bool, out_dir: Path, command: str) -> Path:
+def write_report(columns: dict, quick: bool, out_dir: Path, command: str, note: str = "") -> Path:
     """columns: name -> {"probe", "results": {script: {case: row}}, "errors", "seconds"}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "benchmarks.md"
     names = list(columns)
     lines = ["# Benchmarks", "", f"Produced by `{command}`. Every script times us and the peer tool side by side in "
              "the same process; each column is a separate process (the `avx2` column under AVX2 emulation).", ""]
+    if note:
+        lines += [f"**Note:** {note}", ""]
     lines += machine_lines(columns)
     lines += ["", "Ratio = our speed / peer speed (above 1: we are faster). `met` needs the target in every column. "
               "`limit`: achieved fraction of the machine's limit in that column, ours / peer (training: model "

@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None,
                         help="folder for benchmarks.md/.png/.json (default: docs/, or runs/bench-quick with --quick, "
                         "so a smoke test never overwrites the published figures)")
+    parser.add_argument("--note", default="", help="a line for the report's head (e.g. how busy the machine was)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # internal: one column, JSON to this path
     args = parser.parse_args(argv)
     scripts = discover()
@@ -111,7 +112,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     results = {name: run_column(name, selected, args.quick) for name in columns}
     command = "python bench/run_all.py" + (" --quick" if args.quick else "") + (f" --only {args.only}" if only else "")
-    write_report(results, args.quick, out_dir, command + (" (`make bench`)" if command == "python bench/run_all.py" else ""))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    note = f"load average at the end: {load:.1f}" + (f"; {args.note}" if args.note else "")
+    write_report(results, args.quick, out_dir, command + (" (`make bench`)" if command == "python bench/run_all.py" else ""),
+                 note=note)
     failed = [f"{script} [{name}]" for name, column in results.items() for script in column["errors"]]
     print(f"total {time.perf_counter() - start:.0f} s")
     if failed:
