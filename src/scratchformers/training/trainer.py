@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from scratchformers.backends import optimize
 from scratchformers.errors import ConfigError
 from scratchformers.training import distributed as D
 from scratchformers.training.checkpoint import (
@@ -88,6 +89,8 @@ class Trainer:
             device = torch.device("cuda", self.dist.local_rank)
         self.device = device
         self.model = model.to(device)
+        if config.cpu_backends and device.type == "cpu":  # measured GEMM kernels, same maths (backends)
+            optimize(self.model)
         self.train_data = train_data
         if hasattr(train_data, "world_size"):  # the source hands each rank its slice of the global batch
             if config.batch_size % self.dist.world_size:
