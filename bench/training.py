@@ -35,6 +35,14 @@ from scratchformers.training.config import build_config  # noqa: E402
 from scratchformers.training.recipes import build_trainer  # noqa: E402
 
 
+def train_flops_per_token(model, layers: int, d_model: int, seq: int) -> float:
+    """Model FLOPs of one training token: 6 per weight of every Linear (forward 2, backward 4) plus
+    attention's two T x T products, 12 * layers * T * d (forward 4, backward 8). Norms, GELU and the
+    optimizer are not counted: they are the overhead a step should keep small."""
+    matmul_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    return 6 * matmul_weights + 12 * layers * seq * d_model
+
+
 def char_gpt_runs(workdir: Path, *, compile: bool = False, steps: int = 2000):
     """Our trainer and the nanoGPT loop on the same token files (tokenized once by our pipeline)."""
     config = build_config(preset_name="char-gpt", overrides={
@@ -72,10 +80,12 @@ def bench_char_gpt(steps: int, compile: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         ours, peer = char_gpt_runs(Path(tmp), compile=compile)
         s_ours, s_peer = _alternate(ours.train_step, peer.step, steps)
+        config = ours.model.config
+        flops = train_flops_per_token(ours.model, config.num_layers, config.d_model, TrainSettings.block_size)
     tokens = TrainSettings.batch_size * TrainSettings.block_size
     name = "char_gpt_tokens_per_s_" + ("compiled" if compile else "eager")
     return {name: {"ours": tokens / s_ours, "peer": tokens / s_peer, "ratio": s_peer / s_ours, "target": 1.0,
-                   "unit": "tokens/s"}}
+                   "unit": "tokens/s", "flops_per_unit": flops}}
 
 
 def native_bf16_cpu() -> bool:
@@ -105,7 +115,7 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
 
     torch.manual_seed(0)
     ours = BertForSequenceClassification(BertConfig(num_layers=6, d_model=384, num_heads=12, d_ff=1536)).train()
-    optimize(ours)  # oneDNN GEMMs + stacked Q/K/V: what the Trainer applies by default
+    optimize(ours)  # measured GEMM kernels + stacked Q/K/V: what the Trainer applies by default
     hf_config = transformers.BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                                         intermediate_size=1536)
     peer = transformers.BertForSequenceClassification(hf_config).train()
@@ -131,7 +141,8 @@ def bench_bert_step(steps: int, batch: int = 32, seq: int = 128, compile: bool =
     s_ours, s_peer = _alternate(stepper(train_ours), stepper(peer), steps, rounds=min(steps, 3), warmup=1)
     name = "bert_6l_384h_train_examples_per_s" + ("_ours_compiled_vs_hf_eager" if compile else "") + (
         "_bf16_autocast_both" if bf16 else "")
-    row = {"ours": batch / s_ours, "peer": batch / s_peer, "ratio": s_peer / s_ours, "target": 1.3, "unit": "examples/s"}
+    row = {"ours": batch / s_ours, "peer": batch / s_peer, "ratio": s_peer / s_ours, "target": 1.3, "unit": "examples/s",
+           "flops_per_unit": seq * train_flops_per_token(ours, 6, 384, seq)}
     if bf16:  # the issue's 1.3x is for float32; under autocast both run the same oneDNN bf16 kernels
         row.update(target=None, note="both under bf16 autocast: same kernels, parity expected")
     return {name: row}

@@ -21,15 +21,14 @@
 # %%
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
+from scratchformers.assets import asset_path
+from scratchformers.viz import collect_attention
 
 torch.manual_seed(0)
 seq, d_k = (6, 8) if QUICK else (10, 16)
@@ -79,16 +78,51 @@ _, pad_weights = sf.scaled_dot_product_attention(q[None], k[None], v[None], pad,
 print("weight on padded keys:", pad_weights[..., -2:].abs().max().item())
 
 # %% [markdown]
-# ## Multi-head self-attention and the weights it learns to look at
+# ## Multi-head self-attention with random weights
+# Before training, the weights are random: the patterns below carry no meaning, they only show the
+# shape of causal attention (nothing above the diagonal) and that each row sums to 1.
 
 # %%
 mha = sf.MultiHeadAttention(d_model=32, num_heads=4)
 x = torch.randn(1, seq, 32)
 _, head_weights = mha(x, is_causal=True, need_weights=True)  # (1, heads, seq, seq)
-fig, axes = plt.subplots(1, 4, figsize=(12, 3))
+fig, axes = plt.subplots(1, 4, figsize=(12, 3.4), sharey=True)
 for h, ax in enumerate(axes):
-    ax.imshow(head_weights[0, h].detach(), cmap="viridis", vmin=0, vmax=1)
-    ax.set_title(f"head {h}")
+    image = ax.imshow(head_weights[0, h].detach(), cmap="viridis", vmin=0, vmax=1)
+    ax.set(title=f"head {h}", xlabel="key position (attended to)")
+axes[0].set_ylabel("query position")
+fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
 fig.suptitle("causal multi-head attention weights (random init)")
-fig.savefig(OUT / "lab1_attention_heads.png")
-print("saved", OUT / "lab1_attention_heads.png")
+show(fig, "lab1_attention_heads.png")
+
+# %% [markdown]
+# ## A pretrained model on a real sentence
+# MiniLM (a 6-layer BERT) from the offline asset. Its tokenizer adds `[CLS]` at the start and `[SEP]`
+# at the end, as in training; keep them: many heads park most of their weight on `[SEP]` or `[CLS]`
+# when they have nothing specific to look at, and without those tokens that weight would land on a
+# real word and suggest a link that is not there.
+
+# %%
+minilm = asset_path("minilm")
+bert_tokenizer, bert = sf.load_tokenizer(minilm), sf.from_pretrained(minilm).eval()
+sentence = "the film was not good, it was surprisingly moving"
+ids = bert_tokenizer.encode(sentence)  # [CLS] ... [SEP]
+tokens = [bert_tokenizer.id_to_token(i) for i in ids]
+attentions = collect_attention(bert, torch.tensor([ids]))  # per layer (1, heads, T, T)
+print(len(attentions), "layers,", attentions[0].shape[1], "heads;", " ".join(tokens))
+assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+assert all(torch.allclose(a.sum(-1), torch.ones(a.shape[:-1]), atol=1e-5) for a in attentions)
+picks = [(0, 0), (2, 3), (5, 3), (5, 9)]  # (layer, head)
+fig, axes = plt.subplots(1, len(picks), figsize=(4.2 * len(picks), 4.4), sharey=True)
+for ax, (layer, head) in zip(axes, picks):
+    weights = attentions[layer][0, head]
+    image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
+    ax.set(title=f"layer {layer}, head {head}", xlabel="key (attended to)")
+    print(f"layer {layer} head {head}: share of weight on [CLS]/[SEP] "
+          f"{(weights[:, 0] + weights[:, -1]).mean().item():.2f}")
+axes[0].set_ylabel("query (attending)")
+fig.colorbar(image, ax=axes, shrink=0.7, label="attention weight")
+fig.suptitle(f"pretrained MiniLM: {sentence!r}")
+show(fig, "lab1_minilm_attention.png")

@@ -20,12 +20,9 @@
 # them, and compare how gradients reach the first layer.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 
@@ -87,22 +84,73 @@ print("encoder output", tuple(encoder(ids).last_hidden_state.shape), f"{encoder.
 
 # %% [markdown]
 # ## Gradient reaching each layer, Pre-LN vs Post-LN, in a deeper stack
+#
+# **A trap first.** The obvious toy loss, `last_hidden_state.pow(2).mean()`, teaches nothing here.
+# Both stacks end with a LayerNorm (Pre-LN has a final one, Post-LN ends every block with one) whose
+# gain is 1 and bias 0 at initialisation, so every output vector has mean 0 and variance 1: its mean
+# square is 1.0 whatever the weights are. A loss that does not change when the weights change has a
+# zero gradient by construction; what backpropagation returns is float rounding (1e-6 and below).
+# The same trap catches any loss invariant to the scale of a normalised input.
 
 # %%
 depth = 6 if QUICK else 24
-norms = {}
+ids = torch.randint(0, 100, (2, 12), generator=torch.Generator().manual_seed(0))
+
+
+def encoder(norm_first: bool) -> sf.TransformerEncoder:
+    torch.manual_seed(0)  # the same initial weights for both losses
+    return sf.TransformerEncoder(sf.EncoderConfig(vocab_size=100, num_layers=depth, num_heads=heads, d_model=d_model,
+                                                  d_ff=d_ff, dropout=0.0, norm_first=norm_first))
+
+
+def gradient_norms(model, loss) -> dict[str, list[float]]:
+    """|grad| of each block's query and feed-forward input weights after ``loss.backward()``."""
+    loss.backward()
+    return {"W_q": [b.self_attn.q_proj.weight.grad.norm().item() for b in model.blocks],
+            "W_up": [b.ffn.up_proj.weight.grad.norm().item() for b in model.blocks]}
+
+
+trap = {}
 for norm_first in (True, False):
-    torch.manual_seed(0)
-    cfg = sf.EncoderConfig(vocab_size=100, num_layers=depth, num_heads=heads, d_model=d_model, d_ff=d_ff, dropout=0.0, norm_first=norm_first)
-    model = sf.TransformerEncoder(cfg)
-    model(ids).last_hidden_state.pow(2).mean().backward()
-    norms["Pre-LN" if norm_first else "Post-LN"] = [b.self_attn.q_proj.weight.grad.norm().item() for b in model.blocks]
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for name, values in norms.items():
-    ax.semilogy(range(depth), values, marker="o", label=name)
-ax.set_xlabel("layer")
-ax.set_ylabel("|grad| of W_q")
-ax.legend()
+    model = encoder(norm_first)
+    out = model(ids).last_hidden_state
+    print(f"norm_first={norm_first}: mean square of the output = {out.pow(2).mean().item():.6f} (always ~1)")
+    trap[norm_first] = gradient_norms(model, out.pow(2).mean())
+print("trap loss, largest |grad W_q| in any layer:", f"{max(max(v['W_q']) for v in trap.values()):.1e}")
+
+# %% [markdown]
+# **A loss that means something**: regress the output onto fixed random targets (mean squared error).
+# Its value depends on every weight, so the gradients measure how strongly each layer can move it.
+
+# %%
+target = torch.randn(2, 12, d_model, generator=torch.Generator().manual_seed(1))
+norms, similarity = {}, {}
+for norm_first in (True, False):
+    name = "Pre-LN" if norm_first else "Post-LN"
+    model = encoder(norm_first)
+    out = model(ids).last_hidden_state
+    norms[name] = gradient_norms(model, torch.nn.functional.mse_loss(out, target))
+    unit = torch.nn.functional.normalize(out[0].detach(), dim=-1)  # (12, d_model) tokens of the first sequence
+    similarity[name] = (unit @ unit.T)[~torch.eye(12, dtype=torch.bool)].mean().item()
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+for ax, weight in zip(axes, ("W_q", "W_up")):
+    for name, values in norms.items():
+        ax.semilogy(range(depth), values[weight], marker="o", label=name)
+    ax.set(xlabel="layer (0 = next to the embeddings)", ylabel=f"|grad| of {weight}",
+           title=f"{'attention query' if weight == 'W_q' else 'feed-forward'} weights")
+    ax.legend()
+fig.suptitle(f"gradients of an MSE loss on random targets, {depth} layers")
 fig.tight_layout()
-fig.savefig(OUT / "lab2_gradients.png")
-print({k: f"first/last layer grad ratio {v[0] / v[-1]:.2f}" for k, v in norms.items()})
+show(fig, "lab2_gradients.png")
+for name, values in norms.items():
+    q = values["W_q"]
+    print(f"{name:8} |grad W_q| first layer {q[0]:.1e}, last layer {q[-1]:.1e}; "
+          f"mean cosine between output tokens {similarity[name]:.3f}")
+
+# %% [markdown]
+# What the figure shows (24 layers in the full lab): the feed-forward gradients stay within one order
+# of magnitude in both stacks, but Post-LN's query gradients fall by orders of magnitude towards the
+# top. Its token vectors grow alike layer after layer (their mean cosine similarity approaches 1), and
+# when every key is the same vector the attention scores no longer change the output, so `W_q` gets
+# almost no signal. Pre-LN's residual stream carries each token's own embedding up the stack, the
+# tokens stay distinct, and every layer keeps learning. That is one reason deep models are Pre-LN.

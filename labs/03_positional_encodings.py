@@ -18,12 +18,9 @@
 # kinds and verify the property that motivates each.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 
@@ -52,7 +49,7 @@ axes[2].set_title("RoPE: q.k vs relative distance")
 axes[3].imshow(sf.ALiBi(8)(16, 16)[0], cmap="viridis")
 axes[3].set_title("ALiBi bias, head 0")
 fig.tight_layout()
-fig.savefig(OUT / "lab3_positional.png")
+show(fig, "lab3_positional.png")
 
 # %% [markdown]
 # ## RoPE: scores depend only on relative position

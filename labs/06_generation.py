@@ -22,12 +22,9 @@
 # %%
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from _lab import OUT, QUICK
+from _lab import OUT, QUICK, show
 
 import scratchformers as sf
 from scratchformers.generation import processors
@@ -63,8 +60,7 @@ ax.set_xticks(range(12), words, rotation=45)
 ax.set(ylabel="probability", title=f"next token after {prompt!r}")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "lab6_temperature.png")
-print("saved", OUT / "lab6_temperature.png")
+show(fig, "lab6_temperature.png")
 
 # %% [markdown]
 # ## Top-k and top-p keep only the head of the distribution
@@ -138,5 +134,4 @@ ax.plot(lengths, timings[False], "o-", label="no cache (recompute everything)")
 ax.set(xlabel="new tokens", ylabel="seconds", title="SmolLM2-135M greedy generation on CPU")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "lab6_kv_cache.png")
-print("saved", OUT / "lab6_kv_cache.png")
+show(fig, "lab6_kv_cache.png")

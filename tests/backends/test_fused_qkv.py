@@ -89,3 +89,21 @@ def test_under_a_torch_function_mode_the_three_projections_run():
     with Watch():
         attn(torch.randn(2, 40, 16), is_causal=True)  # 80 tokens: stacked without the tracer
     assert len(calls) == 3
+
+
+def test_a_model_built_under_inference_mode_decodes():
+    # Regression: the stacked-weight key read the version counter, which inference tensors lack
+    # ("Inference tensors do not track version counter").
+    torch.manual_seed(0)
+    config = sf.GPTConfig(vocab_size=50, max_positions=32, num_layers=2, num_heads=4, d_model=16)
+    with torch.inference_mode():
+        built = sf.GPT(config).eval()
+    plain_model = sf.GPT(config).eval()
+    plain_model.load_state_dict(built.state_dict())
+    ids = torch.randint(0, 50, (1, 4))
+    with torch.inference_mode():
+        got = sf.generate(built, ids, max_new_tokens=6)
+        expected = ids
+        for _ in range(6):  # argmax over full passes of the plain model, no cache
+            expected = torch.cat([expected, plain_model(expected).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(got, expected)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from scratchformers.backends import gemv
+from scratchformers.backends import choice, gemv
 from scratchformers.backends.onednn import ONEDNN_LINEAR, linear
 from scratchformers.backends.onednn import OneDNNLinear as Linear
 
@@ -18,13 +18,15 @@ def _grad_fn_name(out: torch.Tensor) -> str:
     return type(out.grad_fn).__name__
 
 
+@pytest.mark.parametrize("kernel", ["onednn", "mkl", None])  # None: the measured choice
 @pytest.mark.parametrize("shape", [(7, 16), (3, 5, 16), (2, 1, 16), (0, 16)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_forward_and_all_gradients_equal_f_linear(shape, bias):
+def test_forward_and_all_gradients_equal_f_linear(shape, bias, kernel):
     torch.manual_seed(0)
     ours = Linear(16, 24, bias=bias)
     x = torch.randn(*shape, requires_grad=True)
-    out = ours(x)
+    with choice.forced(kernel):
+        out = ours(x)
     grad = torch.randn_like(out)
     out.backward(grad)
     got = [x.grad, ours.weight.grad] + ([ours.bias.grad] if bias else [])
@@ -36,8 +38,8 @@ def test_forward_and_all_gradients_equal_f_linear(shape, bias):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     for g, r in zip(got, [x_ref.grad, w_ref.grad] + ([b_ref.grad] if bias else [])):
         torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5)
-    if ONEDNN and x.numel():
-        assert _grad_fn_name(out) == "_OneDNNLinearBackward"  # the fast path really ran
+    if ONEDNN and x.numel() and kernel is not None:  # the forced kernel really ran
+        assert (_grad_fn_name(out) == "_OneDNNLinearBackward") == (kernel == "onednn")
 
 
 def test_non_contiguous_input_and_frozen_weight():
@@ -69,7 +71,7 @@ def test_falls_back_to_f_linear_where_the_fast_path_does_not_apply():
     x = torch.randn(3, 4, requires_grad=True)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast casts to bf16 itself
         assert layer(x).dtype == torch.bfloat16
-    with torch.backends.mkldnn.flags(enabled=False):  # the user's switch
+    with torch.backends.mkldnn.flags(enabled=False), choice.forced("onednn"):  # the user's switch
         assert _grad_fn_name(layer(x)) != "_OneDNNLinearBackward"
     assert layer.double()(x.double()).dtype == torch.float64  # other dtypes
 

@@ -123,9 +123,9 @@ def test_the_onednn_path_really_runs(monkeypatch):
 
     calls, original = [], onednn._forward
 
-    def spy(x, weight, bias):
+    def spy(x, weight, bias, kernel):
         calls.append(tuple(weight.shape))
-        return original(x, weight, bias)
+        return original(x, weight, bias, kernel)
 
     monkeypatch.setattr(onednn, "_forward", spy)
     model = backends.optimize(_gpt())

@@ -57,6 +57,7 @@ def test_quick_demo_writes_report_and_figures(quick_demo):
     for png in pngs:
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert printed.rstrip().splitlines()[-1] == f"report: {report}"
+    assert "<th>cause / fix</th>" in report.read_text(encoding="utf-8")  # the doctor's advice is in the report
 
 
 def test_quick_demo_prints_accuracy_and_summary(quick_demo):

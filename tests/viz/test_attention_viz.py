@@ -158,11 +158,34 @@ def test_cli_attention_html_and_png(minilm_dir, tmp_path, capsys):
 
     assert main(["attention", str(minilm_dir), "the movie was great", "-o", str(tmp_path / "a.html")]) == 0
     payload = _payload((tmp_path / "a.html").read_text(encoding="utf-8"))
-    assert payload["tokens"] == ["the", "movie", "was", "great"] and payload["layers"] == 6
+    assert payload["tokens"] == ["[CLS]", "the", "movie", "was", "great", "[SEP]"] and payload["layers"] == 6
     assert main(["attention", "minilm", "the movie was great", "-o", str(tmp_path / "a.png"), "--layer", "5"]) == 0
     assert (tmp_path / "a.png").stat().st_size > 1000
     assert main(["attention", "minilm", "x", "-o", str(tmp_path / "a.txt")]) == 2
     assert ".html" in capsys.readouterr().err
+
+
+def test_cli_attention_keeps_special_tokens_like_the_reference(minilm_dir, tmp_path):
+    """By default the drawn tokens and weights are the reference tokenizer's full encoding, [CLS]/[SEP]
+    included; --no-special-tokens drops them (issue 18, item 5)."""
+    from scratchformers.cli import main
+
+    text = "a surprisingly moving film"
+    reference = transformers.AutoTokenizer.from_pretrained(minilm_dir)
+    encoded = reference(text, return_tensors="pt")
+    eager = transformers.BertModel.from_pretrained(minilm_dir, attn_implementation="eager").eval()
+    with torch.no_grad():
+        expected = eager(**encoded, output_attentions=True).attentions
+    assert main(["attention", "minilm", text, "-o", str(tmp_path / "with.html")]) == 0
+    payload = _payload((tmp_path / "with.html").read_text(encoding="utf-8"))
+    assert payload["tokens"] == reference.convert_ids_to_tokens(encoded["input_ids"][0])
+    assert payload["tokens"][0] == "[CLS]" and payload["tokens"][-1] == "[SEP]"
+    drawn = decode_weights(payload)
+    np.testing.assert_allclose(drawn[5][3], expected[5][0, 3].numpy(), atol=2e-3)
+
+    assert main(["attention", "minilm", text, "-o", str(tmp_path / "without.html"), "--no-special-tokens"]) == 0
+    payload = _payload((tmp_path / "without.html").read_text(encoding="utf-8"))
+    assert payload["tokens"] == reference.tokenize(text)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed: the page script is only syntax-checked with it")

@@ -10,9 +10,11 @@ weights, so it pays where that copy is amortised:
 - in cached decoding without gradients (one token per step), the stacked weights are kept for the
   lifetime of the KV cache (one generation) and rebuilt if a weight changes.
 
-Below the threshold, with gradients on few tokens, and under an active ``TorchFunctionMode`` (the
+Weights created under ``torch.inference_mode`` have no version counter, so their decode steps
+run the three projections (a kept stack could go stale unseen). Below the threshold, with gradients on few tokens, and under an active ``TorchFunctionMode`` (the
 doctor's op tracer attributes each ``linear`` call to its projection) the plain three projections run. The
-result equals :meth:`MultiHeadAttention.project_self` to float32 rounding (tested).
+result equals :meth:`MultiHeadAttention.project_self` to float32 rounding (tested). Training with
+attention dropout and no mask uses the cheaper dropout mask of :mod:`scratchformers.backends.dropout`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import weakref
 
 import torch
 
+from scratchformers.backends.dropout import applies, attention_with_dropout
 from scratchformers.backends.onednn import linear
-from scratchformers.nn.attention import MultiHeadAttention
+from scratchformers.nn.attention import MultiHeadAttention, scaled_dot_product_attention
 
 # Below this many tokens (B * T) stacking the weights on every call costs more than it saves.
 FUSED_QKV_MIN_TOKENS = 64
@@ -45,11 +48,25 @@ class FusedQKVAttention(MultiHeadAttention):
             store[kv_cache] = entry
         return entry[1], entry[2]
 
+    @staticmethod
+    def _attend(q, k, v, mask=None, *, is_causal=False, dropout_p=0.0, return_weights=False):
+        """Training with attention dropout, no mask (or causal over equal lengths): the cheaper
+        dropout mask of :mod:`scratchformers.backends.dropout`; everything else the plain function."""
+        if dropout_p > 0 and mask is None and not return_weights and applies(q) and (
+            not is_causal or q.shape[-2] == k.shape[-2]
+        ) and q.shape[-1] == k.shape[-1] and k.shape[-2] == v.shape[-2]:
+            return attention_with_dropout(q, k, v, dropout_p, is_causal)
+        return scaled_dot_product_attention(
+            q, k, v, mask, is_causal=is_causal, dropout_p=dropout_p, return_weights=return_weights
+        )
+
     def project_self(self, x: torch.Tensor, kv_cache=None):
         b, t, _ = x.shape
         if torch._C._is_torch_function_mode_enabled() and not torch.compiler.is_compiling():
             return super().project_self(x, kv_cache)  # a tracer is watching: show it the plain model
         if kv_cache is not None and not torch.is_grad_enabled():
+            if self.q_proj.weight.is_inference():  # built under inference_mode: no version counter to
+                return super().project_self(x, kv_cache)  # tell a stale stack from a fresh one
             weight, bias = self._stacked_for(kv_cache)  # decode step: stacked once per generation
         elif b * t >= FUSED_QKV_MIN_TOKENS:
             weight, bias = _stack((self.q_proj, self.k_proj, self.v_proj))

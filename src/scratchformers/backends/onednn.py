@@ -1,18 +1,19 @@
-"""oneDNN float32 GEMMs for ``nn.Linear``: :class:`OneDNNLinear` and :func:`linear`.
+"""Measured float32 GEMMs for ``nn.Linear``: :class:`OneDNNLinear` and :func:`linear`.
 
 y = x W^T + b, exactly ``nn.Linear`` (same parameters, names, init, state dict; it *is* an
-``nn.Linear``), with one difference in how the three GEMMs of a float32 layer on an x86 CPU are
-computed (forward y, backward dL/dx and dL/dW): PyTorch sends them to MKL, we send them to oneDNN
-(``torch.ops.mkldnn._linear_pointwise``, the kernel ``torch.compile`` itself uses for frozen CPU
-linears). On CPUs where MKL does not use its best code path (measured on this project's AMD EPYC
-machine: 221 vs 490 GFLOPS for a 4096x384x1536 GEMM, 27 vs 12.5 ms for the 49 matmuls of a GPT-2
-decode step) that is the single largest speed-up available; on CPUs where MKL is at its best the
-two are close. Results agree with ``F.linear`` to float32 rounding (tested).
+``nn.Linear``), with one difference: each of the three GEMMs of a float32 layer on an x86 CPU
+(forward y, backward dL/dx and dL/dW) runs on the kernel measured fastest for its shape class on
+this machine (:mod:`scratchformers.backends.choice`): MKL as PyTorch does, oneDNN
+(``torch.ops.mkldnn._linear_pointwise``), or MKL's matrix-vector product for a single row. On an
+AMD EPYC with AVX-512, oneDNN wins by 2x (MKL leaves its best code path unused there); under AVX2
+the two are close and MKL often wins, so the choice is measured, never assumed. Where MKL wins all
+three GEMMs in training, ``F.linear`` runs with PyTorch's own autograd node. Results agree with
+``F.linear`` to float32 rounding (tested).
 
 ``F.linear`` is used instead whenever the fast path does not apply: other devices or dtypes, CPU
 autocast (which casts to bf16 itself), an active ``TorchFunctionMode`` (the doctor watches
-``linear`` calls), ``torch.backends.mkldnn.flags(enabled=False)``, or a build without the op.
-Under ``torch.compile`` the same GEMMs run as custom ops that inductor leaves opaque.
+``linear`` calls), ``torch.backends.mkldnn.flags(enabled=False)``, or a build without oneDNN.
+Under ``torch.compile`` the GEMMs run as oneDNN custom ops that inductor leaves opaque.
 
 Single-row inference inside :func:`scratchformers.backends.single_row_kernels` goes through the
 compiled matrix-vector kernels of :mod:`scratchformers.backends.gemv` instead.
@@ -20,33 +21,14 @@ compiled matrix-vector kernels of :mod:`scratchformers.backends.gemv` instead.
 
 from __future__ import annotations
 
-import platform
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scratchformers.backends import gemv
+from scratchformers.backends import choice, gemv
+from scratchformers.backends.kernels import FORWARD, GRAD_INPUT, GRAD_WEIGHT, ONEDNN_LINEAR, onednn_gemm
 
-
-def _probe() -> bool:
-    """The op exists here and computes a linear layer (checked once, at import, on a tiny example)."""
-    if platform.machine().lower() not in ("x86_64", "amd64") or not torch.backends.mkldnn.is_available():
-        return False
-    try:
-        x, w, b = torch.randn(3, 5), torch.randn(4, 5), torch.randn(4)
-        out = torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
-        return bool(torch.allclose(out, F.linear(x, w, b), atol=1e-5))
-    except (AttributeError, RuntimeError):
-        return False
-
-
-ONEDNN_LINEAR = _probe()
-
-
-def _gemm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    """x (N, in) @ w (out, in)^T + b with oneDNN."""
-    return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
+_gemm = onednn_gemm
 
 
 def _rows(t: torch.Tensor, width: int) -> torch.Tensor:
@@ -55,35 +37,38 @@ def _rows(t: torch.Tensor, width: int) -> torch.Tensor:
     return t2 if t2.is_contiguous() else t2.contiguous()
 
 
-def _forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    return _gemm(_rows(x, x.shape[-1]), weight, bias).view(*x.shape[:-1], weight.shape[0])  # (N, out) -> (..., out)
+def _forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, kernel: str = "onednn") -> torch.Tensor:
+    x2 = _rows(x, x.shape[-1])
+    return FORWARD[kernel](x2, weight, bias).view(*x.shape[:-1], weight.shape[0])  # (N, out) -> (..., out)
 
 
-def _backward(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, need_x: bool, need_w: bool):
-    """dL/dx = g W (a linear layer with weight W^T) and dL/dW = g^T x: (out, N) @ (N, in)."""
+def _backward(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, need_x: bool, need_w: bool,
+              kernels: tuple[str, str] = ("onednn", "onednn")):
+    """dL/dx = g W and dL/dW = g^T x: (out, N) @ (N, in), each on its chosen kernel."""
     g2 = _rows(grad_out, weight.shape[0])
-    grad_x = _gemm(g2, weight.t(), None).view(*grad_out.shape[:-1], weight.shape[1]) if need_x else None
-    grad_w = _gemm(g2.t(), _rows(x, weight.shape[1]).t(), None) if need_w else None
+    grad_x = GRAD_INPUT[kernels[0]](g2, weight).view(*grad_out.shape[:-1], weight.shape[1]) if need_x else None
+    grad_w = GRAD_WEIGHT[kernels[1]](g2, _rows(x, weight.shape[1])) if need_w else None
     return grad_x, grad_w
 
 
 class _OneDNNLinear(torch.autograd.Function):
-    """Eager training. The custom op below would also work here, but costs ~25 us more per
-    forward+backward (measured on char-GPT-sized layers); inference skips autograd altogether."""
+    """Eager training with measured kernels: ``plan`` names the kernel of each GEMM (fwd, dx, dw).
+    The custom op below would also work here, but costs ~25 us more per forward+backward
+    (measured on char-GPT-sized layers); inference skips autograd altogether."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, plan: tuple) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return _forward(x, weight, bias)
+        ctx.has_bias, ctx.plan = bias is not None, plan
+        return _forward(x, weight, bias, plan[0])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
         x, weight = ctx.saved_tensors
-        grad_x, grad_w = _backward(grad_out, x, weight, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        grad_x, grad_w = _backward(grad_out, x, weight, ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.plan[1:])
         grad_b = grad_out.reshape(-1, weight.shape[0]).sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b
+        return grad_x, grad_w, grad_b, None
 
 
 # Under torch.compile the same GEMMs are opaque custom ops (an autograd.Function calling a private
@@ -140,17 +125,32 @@ def _fast_path(x: torch.Tensor, weight: torch.Tensor) -> bool:
     return torch.compiler.is_compiling() or not torch._C._is_torch_function_mode_enabled()
 
 
+def _training_plan(rows: int, weight: torch.Tensor, has_bias: bool) -> tuple[str, str, str]:
+    out_features, in_features = weight.shape
+    return (
+        choice.kernel_name("fwd", rows, out_features, in_features, has_bias),
+        choice.kernel_name("dx", rows, out_features, in_features, False),
+        choice.kernel_name("dw", rows, out_features, in_features, False),
+    )
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``F.linear(x, weight, bias)``, on oneDNN for float32 CPU tensors (see the module docstring)."""
+    """``F.linear(x, weight, bias)`` on the kernel measured fastest for this shape class here
+    (:mod:`scratchformers.backends.choice`), for float32 CPU tensors (see the module docstring)."""
     if not _fast_path(x, weight):
         return F.linear(x, weight, bias)
     if torch.compiler.is_compiling():
         return _linear_op(x, weight, bias)
+    rows = x.numel() // x.shape[-1]
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)):
-        return _OneDNNLinear.apply(x, weight, bias)
+        plan = _training_plan(rows, weight, bias is not None)
+        if plan == ("mkl", "mkl", "mkl"):
+            return F.linear(x, weight, bias)  # PyTorch's own autograd node: no custom-Function overhead
+        return _OneDNNLinear.apply(x, weight, bias, plan)
     if (out := gemv.single_row(x, weight, bias)) is not None:
         return out
-    return _forward(x, weight, bias)  # inference: no autograd node needed
+    kernel = choice.kernel_name("fwd", rows, weight.shape[0], weight.shape[1], bias is not None)
+    return _forward(x, weight, bias, kernel)  # inference: no autograd node needed
 
 
 class OneDNNLinear(nn.Linear):

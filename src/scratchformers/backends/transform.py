@@ -2,8 +2,8 @@
 
 A module's class is changed in place (``module.__class__ = OneDNNLinear``): the module object, its
 parameters, buffers, hooks, names and state dict stay exactly as they were, so checkpoints, the
-optimizer and the doctor see the same model. Only exact ``nn.Linear`` / ``MultiHeadAttention``
-instances are swapped (a user's subclass keeps its own forward). Both directions are idempotent.
+optimizer and the doctor see the same model. Only exact ``nn.Linear`` / ``MultiHeadAttention`` /
+``nn.Dropout`` instances are swapped (a user's subclass keeps its own forward). Both directions are idempotent.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import contextlib
 
 from torch import nn
 
+from scratchformers.backends.dropout import FastDropout
 from scratchformers.backends.fused_qkv import FusedQKVAttention
 from scratchformers.backends.onednn import OneDNNLinear
 from scratchformers.errors import ConfigError
 from scratchformers.nn.attention import MultiHeadAttention
 
-_PLAIN_TO_FAST = {nn.Linear: OneDNNLinear, MultiHeadAttention: FusedQKVAttention}
+_PLAIN_TO_FAST = {nn.Linear: OneDNNLinear, MultiHeadAttention: FusedQKVAttention, nn.Dropout: FastDropout}
 _FAST_TO_PLAIN = {fast: plain_class for plain_class, fast in _PLAIN_TO_FAST.items()}
 
 
@@ -38,19 +39,21 @@ def _swap(model: nn.Module, mapping: dict) -> list[tuple[nn.Module, type]]:
     return swapped
 
 
-def _selected(onednn: bool, fused_qkv: bool) -> dict:
+def _selected(onednn: bool, fused_qkv: bool, dropout: bool) -> dict:
     chosen = {}
     if onednn:
         chosen[nn.Linear] = OneDNNLinear
     if fused_qkv:
         chosen[MultiHeadAttention] = FusedQKVAttention
+    if dropout:
+        chosen[nn.Dropout] = FastDropout
     return chosen
 
 
-def optimize(model: nn.Module, *, onednn: bool = True, fused_qkv: bool = True) -> nn.Module:
+def optimize(model: nn.Module, *, onednn: bool = True, fused_qkv: bool = True, dropout: bool = True) -> nn.Module:
     """Turn on the CPU speed-ups in place (see the package docstring); returns ``model``."""
     _check_module(model)
-    _swap(model, _selected(onednn, fused_qkv))
+    _swap(model, _selected(onednn, fused_qkv, dropout))
     return model
 
 
@@ -72,11 +75,11 @@ def is_optimized(model: nn.Module) -> bool:
 
 
 @contextlib.contextmanager
-def optimized(model: nn.Module, *, onednn: bool = True, fused_qkv: bool = True):
+def optimized(model: nn.Module, *, onednn: bool = True, fused_qkv: bool = True, dropout: bool = True):
     """``optimize`` for the duration of the block; modules that were plain before become plain again
     (a model optimized by its owner stays optimized)."""
     _check_module(model)
-    swapped = _swap(model, _selected(onednn, fused_qkv))
+    swapped = _swap(model, _selected(onednn, fused_qkv, dropout))
     try:
         yield model
     finally:

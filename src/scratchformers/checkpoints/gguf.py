@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
 from scratchformers.errors import CheckpointError
 

@@ -14,6 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="out.html (head + model view) or out.png (one head)")
     p.add_argument("--layer", type=int, default=0, help="layer for the PNG heatmap (default 0)")
     p.add_argument("--head", type=int, default=0, help="head for the PNG heatmap (default 0)")
+    p.add_argument("--no-special-tokens", dest="special_tokens", action="store_false",
+                   help="drop the special tokens ([CLS]/[SEP], BOS) the model was trained with (default: keep them; "
+                        "without them the attention that sits on [CLS]/[SEP] lands on the first word instead)")
     p.set_defaults(func=run)
 
 
@@ -35,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
         model, tokenizer = load_model_and_tokenizer(args.model)
     if tokenizer is None:
         raise ConfigError(f"no tokenizer found next to {args.model}; the text cannot be tokenised")
-    ids = tokenizer.encode(args.text, add_special_tokens=False)  # our tokenizers: one signature for all
+    # our tokenizers share one signature; the special tokens stay by default because a model trained with
+    # them parks most attention on them: removed, that mass moves onto real words and misleads the reader
+    ids = tokenizer.encode(args.text, add_special_tokens=args.special_tokens)
     tokens = [tokenizer.id_to_token(i) or tokenizer.decode([i]) for i in ids]
     attentions = collect_attention(model, torch.tensor([ids]))
     if suffix in ("html", "htm"):

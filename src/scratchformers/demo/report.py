@@ -39,12 +39,35 @@ def print_summary(run: DemoRun) -> None:
     print(f"report: {run.path('report.html')}")
 
 
-def _pre(text: str) -> str:
-    return f"<pre>{html.escape(text)}</pre>"
+def _pre(text: str, css_class: str = "") -> str:
+    attribute = f" class='{css_class}'" if css_class else ""
+    return f"<pre{attribute}>{html.escape(text)}</pre>"
 
 
 def _img(src: str, alt: str) -> str:
     return f'<a href="{src}"><img src="{src}" alt="{html.escape(alt)}"></a>'
+
+
+def _cause_fix(finding: dict) -> str:
+    """The doctor's advice for one finding (escaped): its likely cause, then the fix."""
+    parts = []
+    if finding.get("cause"):
+        parts.append(f"<span class='cause'>{html.escape(finding['cause'])}</span>")
+    if finding.get("fix"):
+        parts.append(f"<span class='fix'><b>fix:</b> {html.escape(finding['fix'])}</span>")
+    return "<br>".join(parts)
+
+
+def doctor_table(doctor: dict[str, dict]) -> str:
+    """One row per finding of every target: the check, its status, the evidence and the cause / fix."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(f['id'])}</td>"
+        f"<td class='{html.escape(f['status'])}'>{html.escape(f['status'])}</td>"
+        f"<td>{html.escape(f['message'])}</td><td class='advice'>{_cause_fix(f)}</td></tr>"
+        for name, d in doctor.items() for f in d["findings"]
+    )  # fmt: skip
+    return ("<table class='doctor'><tr><th>target</th><th>check</th><th>status</th><th>evidence</th>"
+            f"<th>cause / fix</th></tr>{rows}</table>")
 
 
 def write_report(run: DemoRun) -> Path:
@@ -55,14 +78,9 @@ def write_report(run: DemoRun) -> Path:
         f"<td>{g['repeated_3gram_rate']:.2f}</td><td>{html.escape(g['prompt'])} <b>{html.escape(g['text'])}</b></td></tr>"
         for g in r["generate"]["rows"]
     )
-    doctor_rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{html.escape(f['id'])}</td><td class='{f['status']}'>{f['status']}</td>"
-        f"<td>{html.escape(f['message'])}</td></tr>"
-        for name, d in r["doctor"].items() for f in d["findings"]
-    )  # fmt: skip
     body = [
         f"<h1>scratchformers demo ({run.settings.name})</h1>",
-        "<h2>Summary</h2>", _pre("\n".join(summary_lines(run))),
+        "<h2>Summary</h2>", _pre("\n".join(summary_lines(run)), "summary"),
         "<h2>1. Tokenizer: the vocabulary-size trade-off</h2>", _pre(r["tokenizer"]["table"]),
         _img(r["tokenizer"]["plot"], "trade-off"),
         "<h2>2. Pretraining a small GPT</h2>",
@@ -79,12 +97,14 @@ def write_report(run: DemoRun) -> Path:
         f'<p><a href="{r["attention"]["html"]}">interactive attention view (head view + model view)</a></p>',
         _img(r["attention"]["plot"], "attention heatmap"),
         "<h2>6. Doctor</h2>",
-        f"<table><tr><th>target</th><th>check</th><th>status</th><th>evidence</th></tr>{doctor_rows}</table>",
+        doctor_table(r["doctor"]),
     ]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
              "img{max-width:100%;border:1px solid #ddd;margin:.5em 0}pre{background:#f6f6f6;padding:.8em;"
-             "overflow-x:auto}table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ddd;"
-             "padding:4px;vertical-align:top}.ok{color:green}.warn{color:#b80}.fail{color:red;font-weight:bold}"
+             "overflow-x:auto}pre.summary{white-space:pre-wrap;overflow-wrap:anywhere}"  # long lines wrap
+             "table{border-collapse:collapse;font-size:90%;width:100%}td,th{border:1px solid #ddd;"
+             "padding:4px;vertical-align:top;overflow-wrap:anywhere}td.advice{min-width:16em}.fix{color:#245}"
+             ".ok{color:green}.warn{color:#b80}.fail{color:red;font-weight:bold}"
              ".skip{color:gray}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>scratchformers demo</title>"
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
 from scratchformers import doctor
-from scratchformers.assets import ROTTEN_TOMATOES_LABELS, asset_path, rotten_tomatoes
+from scratchformers.assets import asset_path
+from scratchformers.data.tables import LabelledTexts, rotten_tomatoes_data
 from scratchformers.data.tokens import RandomWindows
 from scratchformers.demo.settings import EOT, DemoRun, corpus
 from scratchformers.generation import generate, repetition_report
@@ -155,14 +156,15 @@ def step_generate(run: DemoRun) -> dict:
 
 
 # ----------------------------------------------------------------------------- 4. fine-tuning
-def sentiment_subset(n: int, path: Path, seed: int) -> Path:
-    """``n`` random RT snippets as JSONL with readable labels (rotten/fresh)."""
-    texts, labels = rotten_tomatoes()
-    chosen = random.Random(seed).sample(range(len(texts)), min(n, len(texts)))
+def sentiment_subset(n: int, path: Path, seed: int) -> LabelledTexts:
+    """``n`` random RT snippets with the packaged label ids (0 = rotten, 1 = fresh, as ``finetune`` uses);
+    also written to ``path`` as JSONL (the integer id and its name) so the run keeps what it trained on."""
+    data = rotten_tomatoes_data()
+    subset = data.subset(random.Random(seed).sample(range(len(data)), min(n, len(data))))
     with open(path, "w", encoding="utf-8") as f:
-        for i in chosen:
-            f.write(json.dumps({"text": texts[i], "label": ROTTEN_TOMATOES_LABELS[labels[i]]}) + "\n")
-    return path
+        for text, label in zip(subset.texts, subset.labels):
+            f.write(json.dumps({"text": text, "label": label, "label_name": subset.label_names[label]}) + "\n")
+    return subset
 
 
 def format_confusion(matrix, names) -> str:
@@ -184,7 +186,7 @@ def step_finetune(run: DemoRun) -> dict:
         weight_decay=0.01, betas=(0.9, 0.999), eval_every=10**6, log_every=5, save_every=0,
         run_dir=str(run.path("finetune")), device=str(run.device), seed=run.seed,
     )  # fmt: skip
-    metrics = finetune(minilm, str(data), config, model=model, tokenizer=load_tokenizer(minilm))
+    metrics = finetune(minilm, data, config, model=model, tokenizer=load_tokenizer(minilm))
     confusion = format_confusion(metrics["confusion_matrix"], metrics["label_names"])
     print(f"MiniLM sentiment accuracy: {metrics['accuracy']:.3f} on {metrics['num_examples']} test snippets "
           f"({metrics['steps']} steps, macro-F1 {metrics['macro_f1']:.3f})")
@@ -229,7 +231,8 @@ def step_doctor(run: DemoRun) -> dict:
         "our GPT": doctor.check_model(gpt, gpt_ids, causal=True),
         "fine-tuned MiniLM": doctor.check_model(classifier, bert_ids, causal=False, pretrained=True),
         "our BPE tokenizer": doctor.check_tokenizer(run.objects["tokenizer"], heldout),
-        "GPT greedy output": doctor.check_generation(run.objects["greedy_ids"], do_sample=False),
+        "GPT greedy output": doctor.check_generation(run.objects["greedy_ids"], do_sample=False,
+                                                      tokenizer=run.objects["tokenizer"]),
     }
     summary = {}
     for name, report in reports.items():

@@ -9,14 +9,20 @@ SUGGESTED = "do_sample=True, temperature=0.7-0.9, top_p=0.9, repetition_penalty=
 
 
 def check_generation(text_or_ids, *, n: int = 3, temperature: float | None = None, do_sample: bool | None = None,
-                     top_p: float | None = None, repetition_penalty: float | None = None) -> Report:
-    """Judge one generated text (or id sequence) and the settings that produced it."""
+                     top_p: float | None = None, repetition_penalty: float | None = None, tokenizer=None) -> Report:
+    """Judge one generated text (or id sequence) and the settings that produced it. Given ids and the
+    ``tokenizer`` that made them, the evidence quotes the repeated n-gram as text, ids in brackets."""
     from scratchformers.generation.repetition import repetition_report
 
     report = Report("doctor: generation")
     rep = repetition_report(text_or_ids, n=n)
+    repeated = " ".join(map(str, rep.most_repeated))
+    if tokenizer is not None and not isinstance(text_or_ids, str) and rep.most_repeated:
+        repeated = f"{tokenizer.decode([int(i) for i in rep.most_repeated])!r} (ids {repeated})"
+    else:
+        repeated = repr(repeated)
     evidence = (f"repeated {n}-gram rate {rep.repeated_ngram_rate:.2f}, distinct-1 {rep.distinct[1]:.2f} over "
-                f"{rep.num_units} units; most repeated: {' '.join(map(str, rep.most_repeated))!r} x{rep.most_repeated_count}")
+                f"{rep.num_units} units; most repeated: {repeated} x{rep.most_repeated_count}")
     greedy = do_sample is False or temperature == 0
     if rep.repeated_ngram_rate > REPEAT_WARN:
         status = "fail" if rep.repeated_ngram_rate > REPEAT_FAIL else "warn"

@@ -171,6 +171,9 @@ class MultiHeadAttention(nn.Module):
         self.v_proj = nn.Linear(kv_dim, num_kv_heads * head_dim, bias=bias)
         self.out_proj = nn.Linear(num_heads * head_dim, d_model, bias=bias)
 
+    # The attention function; a backend subclass (scratchformers.backends) may override it.
+    _attend = staticmethod(scaled_dot_product_attention)
+
     def _split_heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
         b, t, _ = x.shape
         return x.view(b, t, heads, self.head_dim).transpose(1, 2)  # (B, T, H*hd) -> (B, H, T, hd)
@@ -235,7 +238,7 @@ class MultiHeadAttention(nn.Module):
             k = k.repeat_interleave(group, dim=1)  # (B, Hkv, Tk, hd) -> (B, H, Tk, hd)
             v = v.repeat_interleave(group, dim=1)
         dropout_p = self.dropout if self.training else 0.0
-        result = scaled_dot_product_attention(
+        result = self._attend(
             q, k, v, mask, is_causal=is_causal and not cross, dropout_p=dropout_p, return_weights=need_weights
         )
         out, weights = result if need_weights else (result, None)

@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from itertools import chain, islice
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
 Pair = tuple[int, int]
 

@@ -59,6 +59,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     dtype: str = "auto"  # auto (bf16 autocast on CUDA) | float32 | bf16 | fp16
     compile: bool = False
+    cpu_backends: bool = True  # scratchformers.backends.optimize: GEMM kernels measured fastest here
     run_dir: str = "runs/default"
     log_every: int = 10
     eval_every: int = 250

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from scratchformers.backends import optimize
 from scratchformers.errors import ConfigError
 from scratchformers.training import distributed as D
 from scratchformers.training.checkpoint import (
@@ -88,6 +89,8 @@ class Trainer:
             device = torch.device("cuda", self.dist.local_rank)
         self.device = device
         self.model = model.to(device)
+        if config.cpu_backends and device.type == "cpu":  # measured GEMM kernels, same maths (backends)
+            optimize(self.model)
         self.train_data = train_data
         if hasattr(train_data, "world_size"):  # the source hands each rank its slice of the global batch
             if config.batch_size % self.dist.world_size:
@@ -295,7 +298,7 @@ class Trainer:
             cfg.save(self.run_dir / "config.json")
         for cb in self.callbacks:
             cb.on_train_start(self)
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress not found" in notebooks
 
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not (cfg.progress and self.is_main),
                    unit="step", dynamic_ncols=True)

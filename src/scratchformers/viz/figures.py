@@ -8,10 +8,12 @@ from pathlib import Path
 
 def pyplot():
     """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed), imported lazily
-    so that importing scratchformers never pays for matplotlib."""
+    so that importing scratchformers never pays for matplotlib. A notebook's inline backend is left
+    alone: switching it to Agg would stop every later figure of the notebook from showing."""
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if "inline" not in matplotlib.get_backend():
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt

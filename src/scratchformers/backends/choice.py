@@ -1,0 +1,237 @@
+"""Kernel choice by measurement, like ``torch.backends.cudnn.benchmark``: for each GEMM shape class
+the candidates of :mod:`scratchformers.backends.kernels` are timed once on this machine and the
+fastest is kept.
+
+A shape class is (GEMM, rows bucket, out, in, bias): the GEMM is ``fwd``, ``dx`` or ``dw`` (the
+forward and the two backward GEMMs of a linear layer); rows (N = B * T) go to buckets of powers of
+two (1, 2, 4, ..., 1 alone: a single row is a matrix-vector product). The choice is kept
+
+- per process (a dict lookup per call once measured), and
+- on disk, in ``<cache>/gemm_choices.json`` (``$SCRATCHFORMERS_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/scratchformers``, else ``~/.cache/scratchformers``), under a machine key: CPU
+  model, torch version and CPU capability, the ISA variables (``ATEN_CPU_CAPABILITY``,
+  ``ONEDNN_MAX_CPU_ISA``, ``MKL_ENABLE_INSTRUCTIONS``) and the thread count, because each of them
+  changes which kernel wins. Writes are atomic (a temporary file renamed over the old one); an
+  unreadable or corrupt file counts as empty.
+
+Never slower than plain PyTorch: the reference (``mkl``, what ``F.linear`` runs) is always timed,
+interleaved with the others (load from other processes hits all alike; the minimum of several
+samples is kept), and another kernel is chosen only when it is faster by more than ``MARGIN``. A
+measurement costs milliseconds per shape class (a few hundred at most, capped by ``BUDGET_S``);
+a model's first step pays it, later processes on the same machine read it from disk.
+
+``SCRATCHFORMERS_GEMM=mkl|onednn|mv`` (or :func:`forced`) pins one kernel wherever it applies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import os
+import platform
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from scratchformers.backends import kernels
+
+MARGIN = 0.05  # another kernel must be more than 5% faster than the reference to be chosen
+SAMPLES = 7  # interleaved samples per candidate (the minimum is kept)
+SAMPLE_S = 5e-4  # a sample repeats the call until it lasts at least this long (small shapes)
+BUDGET_S = 0.3  # stop sampling one shape class after this long (at least 3 samples each)
+MAX_FLOPS = 2e9  # measure a large class on fewer rows (same shape of weight) to bound the cost
+ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+FILE_NAME = "gemm_choices.json"
+
+log = logging.getLogger(__name__)
+_FORCED = contextvars.ContextVar("scratchformers_forced_gemm", default=os.environ.get("SCRATCHFORMERS_GEMM") or None)
+_lock = threading.Lock()
+_chosen: dict[tuple, str] = {}  # (threads, op, bucket, out, in, bias) -> kernel name
+_measured: dict[str, dict] = {}  # class name -> {"choice", "us"} measured or loaded in this process
+_loaded_for: set[str] = set()  # machine keys whose disk entries are already in _chosen
+
+
+def cache_dir() -> Path:
+    if os.environ.get("SCRATCHFORMERS_CACHE_DIR"):
+        return Path(os.environ["SCRATCHFORMERS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scratchformers"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_key(threads: int | None = None) -> str:
+    isa = ",".join(f"{name}={os.environ.get(name, '')}" for name in ISA_VARIABLES)
+    threads = torch.get_num_threads() if threads is None else threads
+    return (f"{cpu_model()} | torch {torch.__version__} {torch.backends.cpu.get_cpu_capability()} | {isa} | "
+            f"{threads} threads")
+
+
+def bucket(rows: int) -> int:
+    """1 -> 1, 2 -> 2, 3..4 -> 4, 5..8 -> 8, ... (the next power of two)."""
+    return 1 << max(0, (rows - 1).bit_length())
+
+
+def class_name(op: str, rows_bucket: int, out_features: int, in_features: int, bias: bool) -> str:
+    return f"{op} {rows_bucket}x{out_features}x{in_features}{' bias' if bias else ''}"
+
+
+@contextlib.contextmanager
+def forced(name: str | None):
+    """Within the block, every GEMM that ``name`` can compute uses it (``None``: measured choice)."""
+    token = _FORCED.set(name)
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def kernel_name(op: str, rows: int, out_features: int, in_features: int, bias: bool) -> str:
+    """The kernel for this GEMM: forced, cached, loaded from disk, or measured now."""
+    rows_bucket = bucket(rows)
+    names = kernels.candidates(op, rows_bucket)
+    pinned = _FORCED.get()
+    if pinned is not None:
+        return pinned if pinned in names else kernels.REFERENCE
+    threads = torch.get_num_threads()
+    key = (threads, op, rows_bucket, out_features, in_features, bias)
+    name = _chosen.get(key)
+    if name is None:
+        with _lock:
+            name = _choose(key, names)
+    return name
+
+
+def _choose(key: tuple, names: list[str]) -> str:
+    threads, op, rows_bucket, out_features, in_features, bias = key
+    machine = machine_key(threads)
+    if machine not in _loaded_for:
+        _load(machine, threads)
+    if key in _chosen:
+        return _chosen[key]
+    times = measure(op, rows_bucket, out_features, in_features, bias, names)
+    name = pick(times)
+    _chosen[key] = name
+    entry = {"choice": name, "us": {k: round(v * 1e6, 2) for k, v in times.items()}}
+    _measured[class_name(*key[1:])] = entry
+    _save(machine, class_name(*key[1:]), entry)
+    return name
+
+
+def pick(times: dict[str, float]) -> str:
+    """The fastest candidate, unless it beats the reference by no more than ``MARGIN``."""
+    best = min(times, key=times.get)
+    if best != kernels.REFERENCE and times[best] > (1 - MARGIN) * times[kernels.REFERENCE]:
+        return kernels.REFERENCE
+    return best
+
+
+def _example(op: str, rows: int, out_features: int, in_features: int, bias: bool) -> tuple:
+    g = torch.Generator().manual_seed(0)
+    if op == "fwd":
+        b = torch.randn(out_features, generator=g) if bias else None
+        return torch.randn(rows, in_features, generator=g), torch.randn(out_features, in_features, generator=g), b
+    grad = torch.randn(rows, out_features, generator=g)
+    if op == "dx":
+        return grad, torch.randn(out_features, in_features, generator=g)
+    return grad, torch.randn(rows, in_features, generator=g)
+
+
+def measure(op: str, rows: int, out_features: int, in_features: int, bias: bool, names: list[str]) -> dict[str, float]:
+    """Seconds per call of each candidate on random float32 inputs of this shape (the minimum of
+    interleaved samples). A class above ``MAX_FLOPS`` per call is timed on fewer rows."""
+    while rows > 64 and 2 * rows * out_features * in_features > MAX_FLOPS:
+        rows //= 2
+    args = _example(op, rows, out_features, in_features, bias)
+    with torch.inference_mode():
+        calls = {name: (lambda f=kernels.KERNELS[op][name]: f(*args)) for name in names}
+        for call in calls.values():  # warm-up: first-call set-up (oneDNN primitive cache, allocator)
+            call()
+        start = time.perf_counter()
+        calls[kernels.REFERENCE]()
+        once = max(time.perf_counter() - start, 1e-7)
+        repeat = max(1, min(1000, int(SAMPLE_S / once)))
+        best = dict.fromkeys(calls, float("inf"))
+        began = time.perf_counter()
+        for sample in range(SAMPLES):
+            for name, call in calls.items():
+                start = time.perf_counter()
+                for _ in range(repeat):
+                    call()
+                best[name] = min(best[name], (time.perf_counter() - start) / repeat)
+            if sample >= 2 and time.perf_counter() - began > BUDGET_S:
+                break
+    return best
+
+
+def measured() -> dict[str, dict]:
+    """Shape class -> {"choice", "us": {kernel: microseconds}} chosen in this process (or loaded)."""
+    return dict(_measured)
+
+
+def clear(memory_only: bool = True) -> None:
+    """Forget the choices of this process (and, with ``memory_only=False``, the disk cache file)."""
+    with _lock:
+        _chosen.clear()
+        _measured.clear()
+        _loaded_for.clear()
+        if not memory_only:
+            (cache_dir() / FILE_NAME).unlink(missing_ok=True)
+
+
+def _read() -> dict:
+    try:
+        data = json.loads((cache_dir() / FILE_NAME).read_text())
+        return data if isinstance(data, dict) and isinstance(data.get("machines"), dict) else {"machines": {}}
+    except (OSError, ValueError):  # missing, unreadable or corrupt: measure again
+        return {"machines": {}}
+
+
+def _load(machine: str, threads: int) -> None:
+    _loaded_for.add(machine)
+    entries = _read()["machines"].get(machine)
+    if not isinstance(entries, dict):
+        return
+    for name, entry in entries.items():
+        try:
+            op, shape, *rest = name.split(" ")
+            rows_bucket, out_features, in_features = (int(v) for v in shape.split("x"))
+            choice = entry["choice"]
+        except (ValueError, TypeError, KeyError):
+            continue  # a malformed entry is measured again
+        if choice in kernels.candidates(op, rows_bucket):
+            _chosen[(threads, op, rows_bucket, out_features, in_features, rest == ["bias"])] = choice
+            _measured[name] = entry
+
+
+def _save(machine: str, name: str, entry: dict) -> None:
+    """Merge one entry into the file: read, update, write a temporary file, rename it over."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        data = _read()
+        data["format"] = 1
+        data["machines"].setdefault(machine, {})[name] = entry
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gemm_choices.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1, sort_keys=True)
+            os.replace(tmp, folder / FILE_NAME)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as error:  # read-only home, full disk: the choice still holds for this process
+        log.debug("scratchformers: could not save the GEMM choice (%s)", error)
