@@ -93,7 +93,7 @@ def test_a_corrupt_cache_file_is_ignored_and_replaced(private_choice_cache, cont
 def test_an_unwritable_cache_folder_still_chooses(monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv("SCRATCHFORMERS_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setenv("SCRATCHFORMERS_CACHE", str(blocker / "cache"))
     assert choice.kernel_name("fwd", 2, 16, 16, False) in kernels.candidates("fwd", 2)
 
 
