@@ -120,7 +120,7 @@ def test_every_kernel_gives_the_plain_losses_gradients_and_tokens(kernel):
     losses = []
     with choice.forced(kernel):
         for model in (ref, fast):
-            loss = model(ids, targets=ids).loss
+            loss = model(ids, labels=ids).loss
             loss.backward()
             losses.append(loss)
         torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)
