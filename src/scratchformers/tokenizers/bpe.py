@@ -13,6 +13,7 @@ from functools import partial
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import check_texts
+from scratchformers.tokenizers.alignment import to_original
 from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
 from scratchformers.tokenizers.training import count_words, learn_merges
@@ -59,6 +60,18 @@ class BPETokenizer(VocabTokenizer):
         for word in self._words(text):
             ids.extend(self.tokenize_word(word))
         return ids
+
+    def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        """Each merged symbol spans its characters; ``</w>`` adds none (it marks the word's end)."""
+        vocab, unk = self.vocab, self.unk_token_id
+        words, origin, size = self._word_spans(text)
+        out = []
+        for n, (word, start, _) in enumerate(words):
+            for symbol in apply_merges([*word, END_OF_WORD], self._ranks):
+                length = len(symbol) - (len(END_OF_WORD) if symbol.endswith(END_OF_WORD) else 0)
+                out.append((vocab.get(symbol, unk), *to_original((start, start + length), origin, size), n))
+                start += length
+        return out
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         ids = self._check_ids(ids)
