@@ -48,10 +48,14 @@ class TextStreamer:
                 )
             token_ids = token_ids.reshape(-1).tolist()
         if self.skip_prompt and self._expect_prompt:
+            # The prompt is context, not output: its text counts as printed, except an
+            # unfinished character at its end, which the first new token completes whole.
             self._expect_prompt = False
+            self._tokens = list(token_ids)
+            self._printed = len(self.tokenizer.decode(self._tokens).rstrip(REPLACEMENT_CHAR))
             return
         self._expect_prompt = False
-        self._tokens.extend(token_ids)
+        self._tokens = self._tokens + list(token_ids)  # a new list: copies never share it
         text = self.tokenizer.decode(self._tokens)
         stable = len(text.rstrip(REPLACEMENT_CHAR))  # an incomplete character may still be completed
         if stable > self._printed:
