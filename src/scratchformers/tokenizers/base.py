@@ -105,20 +105,21 @@ class Tokenizer:
         self._id_to_token[token_id] = token
 
     def add_tokens(self, tokens: str | Iterable[str], special_tokens: bool = False) -> int:
-        """Tokens matched whole in any text (before pre-tokenization), new ids from ``len(self)``;
-        -> how many were new to the vocabulary (as HF: one already there keeps its id)."""
+        """Tokens matched whole in any text (before pre-tokenization), new ids from ``len(self)``
+        (one already in the vocabulary keeps its id) -> how many were not added tokens before
+        (HF's count: a vocabulary token newly matched whole counts, a special token twice not)."""
         tokens = [tokens] if isinstance(tokens, str) else list(tokens)
         bad = [t for t in tokens if not isinstance(t, str) or not t]
         if bad:
             raise ConfigError(f"add_tokens got {bad[:3]}; tokens must be non-empty strings")
         created = 0
         for token in dict.fromkeys(tokens):
+            created += token not in self._matched_tokens
             token_id = self.token_to_id(token)
             if token_id is None:
                 token_id = self.vocab_size
                 self._store_token(token, token_id)
                 self._added_ids = {*getattr(self, "_added_ids", ()), token_id}
-                created += 1
             if special_tokens:
                 self.special_tokens[token] = token_id
                 self.added_tokens.pop(token, None)

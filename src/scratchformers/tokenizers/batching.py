@@ -169,19 +169,25 @@ def call_tokenizer(
     if return_offsets_mapping:
         data["offset_mapping"] = [[(s, e) for _, s, e, _ in items] for items, _, _ in rows]
     encoded = encodings(rows) if need_spans else None
+    target = None
     if padding:
-        _pad(tok, data, encoded, max_length if padding == "max_length" else None, padding_side)
+        target = _pad(tok, data, max_length if padding == "max_length" else None, padding_side)
+        pad_encodings(tok, encoded, target, padding_side)
+
+    def later() -> list[Encoding]:
+        return pad_encodings(tok, encodings(examples(True)), target, padding_side)
     if return_tensors == "pt":
         data = to_tensors(data)
     elif not batched:
         data = {k: v[0] for k, v in data.items()}
     return BatchEncoding(
         data, encoded, batched=batched or return_tensors is not None,
-        make_encodings=None if encoded is not None else lambda: encodings(examples(True)),
+        make_encodings=None if encoded is not None else later,
     )
 
 
-def _pad(tok, data: dict, encoded: list[Encoding] | None, target: int | None, side: str) -> None:
+def _pad(tok, data: dict, target: int | None, side: str) -> int:
+    """Pad every row of ``data`` to ``target`` (None: the longest row) -> the length padded to."""
     pad_id = tok.pad_token_id
     if pad_id is None:
         raise ConfigError(
@@ -193,12 +199,19 @@ def _pad(tok, data: dict, encoded: list[Encoding] | None, target: int | None, si
     for key, fill in fills.items():
         if key in data:
             data[key] = [pad(row, target, fill, side) for row in data[key]]
+    return target
+
+
+def pad_encodings(tok, encoded: list[Encoding] | None, target: int | None, side: str) -> list[Encoding] | None:
+    if target is None:
+        return encoded
     for e in encoded or ():
-        e.ids = pad(e.ids, target, pad_id, side)
+        e.ids = pad(e.ids, target, tok.pad_token_id, side)
         e.tokens = pad(e.tokens, target, tok.pad_token, side)
         e.offsets = pad(e.offsets, target, (0, 0), side)
         e.word_ids = pad(e.word_ids, target, None, side)
         e.sequence_ids = pad(e.sequence_ids, target, None, side)
+    return encoded
 
 
 def pad(row: Sequence, target: int, value, side: str) -> list:
