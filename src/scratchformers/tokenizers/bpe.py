@@ -16,7 +16,7 @@ from scratchformers.tokenizers.base import check_texts
 from scratchformers.tokenizers.alignment import to_original
 from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
-from scratchformers.tokenizers.training import count_words, learn_merges
+from scratchformers.tokenizers.training import char_alphabet, count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
 END_OF_WORD = "</w>"
@@ -94,16 +94,21 @@ class BPETokenizer(VocabTokenizer):
         special_tokens: Sequence[str] = DEFAULT_SPECIALS,
         min_frequency: int = 2,
         lowercase: bool = False,
+        limit_alphabet: int | None = None,
+        initial_alphabet: Iterable[str] = (),
         show_progress: bool = True,
     ) -> BPETokenizer:
         """Learn from ``texts`` (strings; files: :meth:`train_from_files`). Vocabulary: special
-        tokens, the characters seen (sorted), ``</w>``, then the merges."""
+        tokens, the characters seen (sorted), ``</w>``, then the merges.
+
+        ``limit_alphabet`` keeps only the most frequent characters (the others are dropped from
+        the words, as HF's trainers do), ``initial_alphabet`` adds characters even if unseen."""
         split = partial(split_words, lowercase=lowercase)
         counts = count_words(check_texts(texts, cls), split, show_progress)
-        alphabet = sorted({c for word in counts for c in word})
+        alphabet = char_alphabet(counts, limit_alphabet, initial_alphabet)
         id_to_token = list(dict.fromkeys([*special_tokens, *alphabet, END_OF_WORD]))
         token_id = {t: i for i, t in enumerate(id_to_token)}
-        words = [[token_id[c] for c in word] + [token_id[END_OF_WORD]] for word in counts]
+        words = [[token_id[c] for c in word if c in token_id] + [token_id[END_OF_WORD]] for word in counts]
         merges = learn_merges(
             words,
             list(counts.values()),

@@ -329,12 +329,14 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
         min_frequency: int = 2,
         pattern: str = "gpt2",
         split_digits: bool = False,
+        lowercase: bool = False,
         show_progress: bool = True,
     ) -> ByteLevelBPETokenizer:
         """Learn a byte-level BPE from ``texts`` (strings; files: :meth:`train_from_files`).
 
         The merges equal HF ``tokenizers``' ``BpeTrainer`` with the ``ByteLevel`` pre-tokenizer
-        and its 256-byte initial alphabet (same tie-breaking).
+        and its 256-byte initial alphabet (same tie-breaking); ``lowercase`` as HF's
+        ``ByteLevelBPETokenizer(lowercase=True)`` (a ``Lowercase`` normalizer).
         """
         if vocab_size < 256 + len(special_tokens):
             raise ConfigError(
@@ -342,7 +344,8 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
                 f"special tokens; use at least {256 + len(special_tokens)}"
             )
         pre = RegexPreTokenizer(pattern, split_digits)
-        word_counts = count_words(check_texts(texts, cls), pre.split, show_progress)
+        split = (lambda text: pre.split(lower_per_char(text))) if lowercase else pre.split
+        word_counts = count_words(check_texts(texts, cls), split, show_progress)
         # Vocabulary: special tokens first, then the 256 byte symbols sorted by code point (as HF).
         id_to_token = list(dict.fromkeys(special_tokens))
         id_to_token += [c for c in sorted(bytes_to_unicode().values()) if c not in id_to_token]
@@ -362,7 +365,7 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
         )
         vocab = {t: i for i, t in enumerate(id_to_token)}
         pairs = [(id_to_token[a], id_to_token[b]) for a, b, _ in merges]
-        return cls(vocab, pairs, list(special_tokens), pattern, split_digits=split_digits)
+        return cls(vocab, pairs, list(special_tokens), pattern, split_digits=split_digits, lowercase=lowercase)
 
 
 __all__ = ["PATTERNS", "ByteLevelBPETokenizer"]

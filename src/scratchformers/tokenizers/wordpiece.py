@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer
+from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.alignment import locate, normalize_aligned, to_original
 from scratchformers.tokenizers.pretokenize import lower_per_char
+from scratchformers.tokenizers.wordpiece_training import learn_wordpiece_vocab
 
 _CLEANUP = (
     (" .", "."),
@@ -153,6 +154,35 @@ class WordPieceTokenizer(Tokenizer):
         self.prefix = continuing_prefix
         self._id_to_token = {i: t for t, i in self.vocab.items()}
         self._word_cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def train(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int,
+        *,
+        special_tokens: Sequence[str] = BERT_SPECIALS,
+        min_frequency: int = 0,
+        limit_alphabet: int | None = None,
+        initial_alphabet: Iterable[str] = (),
+        continuing_prefix: str = "##",
+        lowercase: bool = True,
+        strip_accents: bool | None = None,
+        show_progress: bool = True,
+    ) -> WordPieceTokenizer:
+        """Learn a WordPiece vocabulary from ``texts`` as HF's ``WordPieceTrainer`` (BPE merges
+        with ``##`` continuations; see ``wordpiece_training``). Options as HF's trainer."""
+
+        def split(text: str) -> list[str]:
+            return basic_split(basic_normalize(text, lowercase, strip_accents))
+
+        vocab = learn_wordpiece_vocab(
+            check_texts(texts, cls), vocab_size, split,
+            special_tokens=special_tokens, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
+            initial_alphabet=initial_alphabet, continuing_prefix=continuing_prefix, show_progress=show_progress,
+        )
+        roles = {r: t for r, t in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), BERT_SPECIALS)}
+        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix, **roles)
 
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:

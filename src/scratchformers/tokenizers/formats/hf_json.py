@@ -152,6 +152,7 @@ def _byte_level_json(tok: ByteLevelBPETokenizer) -> dict:
         post = bos_template(tok.bos_token, tok.bos_token_id)
     return tokenizer_json(
         special_tokens=tok.special_tokens,
+        normalizer={"type": "Lowercase"} if tok.lowercase else None,
         pre_tokenizer=pre,
         post_processor=post,
         decoder={**byte_level, "use_regex": True},
@@ -220,10 +221,12 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
 
 def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
     model = spec["model"]
-    if spec.get("normalizer") is not None:
+    normalizer = spec.get("normalizer")
+    lowercase = normalizer is not None and normalizer.get("type") == "Lowercase"
+    if normalizer is not None and not lowercase:
         raise ConfigError(
             f"{str(path)!r} has normalizer {spec['normalizer'].get('type')!r}; byte-level BPE here "
-            "supports tokenizer.json files without a normalizer (GPT-2, RoBERTa, SmolLM2 style)"
+            "supports tokenizer.json files without a normalizer or with Lowercase (GPT-2, RoBERTa, SmolLM2 style)"
         )
     pattern, split_digits, add_prefix_space = _parse_pre_tokenizer(spec.get("pre_tokenizer"), path)
     specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
@@ -237,6 +240,7 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
         add_prefix_space=add_prefix_space,
         ignore_merges=bool(model.get("ignore_merges", False)),
         add_bos_token=bos is not None,
+        lowercase=lowercase,
         **({"bos_token": bos} if bos is not None else {}),
     )
 

@@ -112,6 +112,7 @@ def save_byte_level(tok: ByteLevelBPETokenizer, directory: str | Path) -> Path:
         ignore_merges=tok.ignore_merges,
         unknown_bytes=tok.unknown_bytes,
         add_bos_token=tok.add_bos_token,
+        lowercase=tok.lowercase,
     )
     return directory
 
@@ -137,6 +138,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
         ignore_merges=meta.get("ignore_merges", False),
         unknown_bytes=meta.get("unknown_bytes", "error"),
         add_bos_token=meta.get("add_bos_token", False),
+        lowercase=meta.get("lowercase", False),
         **meta.get("roles", {}),
     )
 
