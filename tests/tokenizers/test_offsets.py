@@ -87,3 +87,14 @@ def test_classic_bpe_offsets_by_hand():
     for word, (s, e) in zip(out.word_ids(), out["offset_mapping"]):
         assert s >= starts[word] and e <= starts[word] + len(["Newer", ",", "lowest", "!"][word])
     assert "".join(text[s:e] for s, e in out["offset_mapping"]) == "Newer,lowest!"
+
+
+def test_classic_bpe_special_and_added_tokens_are_one_id_on_both_paths():
+    tok = BPETokenizer.train(["low, lower! lowest newer wider"] * 5, 40, show_progress=False)
+    tok.add_tokens(["wider newer"])
+    text = "low[SEP]wider newer!"
+    ids = tok.encode(text)
+    assert ids[1] == tok.sep_token_id and tok.id_to_token(ids[-2]) == "wider newer"
+    out = tok(text, return_offsets_mapping=True)
+    assert out.input_ids == ids
+    assert out.offset_mapping[1] == (3, 8) and out.offset_mapping[-2] == (8, 19)

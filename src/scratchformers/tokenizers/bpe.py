@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import check_texts
 from scratchformers.tokenizers.alignment import to_original
+from scratchformers.tokenizers.base import check_texts
 from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
 from scratchformers.tokenizers.training import char_alphabet, count_words, learn_merges
@@ -55,7 +55,11 @@ class BPETokenizer(VocabTokenizer):
         return ids
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        """Ids of ``text`` (no special tokens are added; the flag exists for API symmetry)."""
+        """Ids of ``text``; special and added token strings in it are one id each (as the other
+        kinds and HF). No special tokens are added; the flag exists for API symmetry."""
+        return self._encode_with_specials(text, self._encode_plain)
+
+    def _encode_plain(self, text: str) -> list[int]:
         ids: list[int] = []
         for word in self._words(text):
             ids.extend(self.tokenize_word(word))

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.alignment import normalize_aligned, to_original
+from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.pretokenize import split_words, word_punct_regex
 from scratchformers.tokenizers.training import count_words, warn_if_short
 

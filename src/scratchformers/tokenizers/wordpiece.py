@@ -13,8 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.alignment import locate, normalize_aligned, to_original
+from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.pretokenize import lower_per_char
 from scratchformers.tokenizers.wordpiece_training import learn_wordpiece_vocab
 
