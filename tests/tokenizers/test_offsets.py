@@ -98,3 +98,13 @@ def test_classic_bpe_special_and_added_tokens_are_one_id_on_both_paths():
     out = tok(text, return_offsets_mapping=True)
     assert out.input_ids == ids
     assert out.offset_mapping[1] == (3, 8) and out.offset_mapping[-2] == (8, 19)
+
+
+def test_byte_level_pretokenized_equals_hf(gpt2_tokenizer_dir, tmp_path):
+    ours = load_gpt2_files(gpt2_tokenizer_dir)
+    hf = _hf(ours.save(tmp_path))
+    words = ["Hello", " world", "naïve😀", "x<|endoftext|>y"]
+    theirs = hf.encode(words, is_pretokenized=True)
+    mine = ours(words, is_split_into_words=True, return_offsets_mapping=True)
+    assert mine.input_ids == theirs.ids and mine.offset_mapping == theirs.offsets
+    assert mine.word_ids() == theirs.word_ids
