@@ -29,7 +29,10 @@ class TextStreamer:
 
     Holds back trailing U+FFFD characters (bytes of an unfinished character). Decoding restarts
     from the last token after every clean piece, so the cost per step stays constant; one token of
-    context is kept so tokenizers that strip a leading space decode consistently.
+    context is kept so tokenizers that strip a leading space decode consistently. A skipped
+    prompt is kept as context too, so a prompt ending inside a character gets the whole
+    character on the first step. ``put`` never mutates the token list in place, so a
+    ``copy.copy`` of a streamer goes its own way.
     """
 
     def __init__(self, tokenizer, *, skip_prompt: bool = True, on_text: Callable[[str], None] | None = None):
