@@ -206,8 +206,13 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
         raise ConfigError(f"{str(path)!r} does not exist; pass a tokenizer.json file or its folder")
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is the file complete?") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"{str(path)!r} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
+            "is the file complete?"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is it UTF-8?") from None
     model_type = spec.get("model", {}).get("type")
     if model_type == "WordPiece":
         return _wordpiece_from(spec)
