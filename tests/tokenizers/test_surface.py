@@ -172,3 +172,39 @@ BYTES = [
 def test_encode_bytes_equals_tiktoken(gpt2, tiktoken_r50k, data):
     assert gpt2.encode_bytes(data) == gpt2._encode_bytes(data) == tiktoken_r50k._encode_bytes(data)
     assert gpt2.decode_bytes(gpt2.encode_bytes(data)) == data
+
+
+def test_added_tokens_survive_save_and_load(gpt2_tokenizer_dir, minilm_dir, rt_texts, tmp_path):
+    from scratchformers.tokenizers import BPETokenizer, WordLevelTokenizer, load_tokenizer
+
+    corpus = list(rt_texts[:300])
+    kinds = {
+        "bytelevel": load_gpt2_files(gpt2_tokenizer_dir),
+        "wordpiece": load_vocab_txt(minilm_dir / "vocab.txt"),
+        "wordlevel": WordLevelTokenizer.train(corpus, 300, show_progress=False),
+        "bpe": BPETokenizer.train(corpus, 300, show_progress=False),
+    }
+    text = "the film<extra>was newword-ish, newword!"
+    for name, tok in kinds.items():
+        tok.add_tokens(["newword"])
+        tok.add_special_tokens(["<extra>"])
+        before = tok.encode(text)
+        assert tok.token_to_id("newword") in before and tok.token_to_id("<extra>") in before
+        loaded = load_tokenizer(tok.save(tmp_path / name))
+        assert loaded.encode(text) == before, name
+        assert loaded.decode(before, skip_special_tokens=True) == tok.decode(before, skip_special_tokens=True)
+
+
+def test_saved_tokenizer_json_carries_added_tokens_to_hf(gpt2_tokenizer_dir, tmp_path):
+    ours = load_gpt2_files(gpt2_tokenizer_dir)
+    ours.add_tokens(["newtok", " spaced"])
+    ours.add_special_tokens(["<sp>"])
+    hf = _hf_from(ours, tmp_path)  # HF reads the added tokens from our tokenizer.json
+    assert hf.encode(ADDED_TEXT).ids == ours.encode(ADDED_TEXT)
+    assert hf.decode(ours.encode(ADDED_TEXT), skip_special_tokens=True) == ours.decode(
+        ours.encode(ADDED_TEXT), skip_special_tokens=True
+    )
+    from scratchformers.tokenizers import load_tokenizer_json
+
+    reread = load_tokenizer_json(tmp_path / "tokenizer.json")
+    assert reread.encode(ADDED_TEXT) == ours.encode(ADDED_TEXT) and "newtok" not in reread.special_tokens

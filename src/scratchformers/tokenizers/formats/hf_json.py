@@ -110,12 +110,15 @@ def bos_template(bos_token: str, bos_id: int) -> dict:
 # ----- export ---------------------------------------------------------------------------------------
 def to_tokenizer_json(tok: Tokenizer) -> dict:
     """The HF ``tokenizers`` serialization of ``tok`` (word-level, byte-level BPE or WordPiece)."""
-    if isinstance(tok, ByteLevelBPETokenizer):
-        return _byte_level_json(tok)
-    if isinstance(tok, WordPieceTokenizer):
-        return _wordpiece_json(tok)
-    if isinstance(tok, WordLevelTokenizer):
-        return _word_level_json(tok)
+    for kind, to_json in ((ByteLevelBPETokenizer, _byte_level_json), (WordPieceTokenizer, _wordpiece_json),
+                          (WordLevelTokenizer, _word_level_json)):
+        if isinstance(tok, kind):
+            spec = to_json(tok)
+            # tokens from add_tokens: matched whole on the raw text, not special
+            spec["added_tokens"] += [
+                {**entry, "special": False} for entry in added_tokens(tok.added_tokens)
+            ]
+            return spec
     raise ConfigError(f"{type(tok).__name__} has no tokenizer.json form here (word-level, byte-level, WordPiece)")
 
 
@@ -234,9 +237,10 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
             "supports tokenizer.json files without a normalizer or with Lowercase (GPT-2, RoBERTa, SmolLM2 style)"
         )
     pattern, split_digits, add_prefix_space = _parse_pre_tokenizer(spec.get("pre_tokenizer"), path)
-    specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+    entries = spec.get("added_tokens", [])
+    specials = {t["content"]: t["id"] for t in entries if t.get("special", True)}
     bos = _template_bos(spec.get("post_processor"))
-    return ByteLevelBPETokenizer(
+    tok = ByteLevelBPETokenizer(
         model["vocab"],
         model["merges"],
         specials,
@@ -248,6 +252,10 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
         lowercase=lowercase,
         **({"bos_token": bos} if bos is not None else {}),
     )
+    plain = [t["content"] for t in entries if not t.get("special", True)]
+    if plain:
+        tok.add_tokens(plain)
+    return tok
 
 
 def _template_bos(post: dict | None) -> str | None:

@@ -189,11 +189,35 @@ def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
     )
 
 
+def keeping_added_tokens(save, load):
+    """Savers/loaders that also keep the tokens given to ``add_tokens`` / ``add_special_tokens``
+    (written to our marker file; the vocabulary files already hold their ids)."""
+
+    def save_all(tok: Tokenizer, directory: str | Path) -> Path:
+        out = save(tok, directory)
+        meta = read_meta(out)
+        meta.update(special_tokens=tok.special_tokens, added_tokens=tok.added_tokens)
+        (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        return out
+
+    def load_all(directory: str | Path) -> Tokenizer:
+        tok = load(directory)
+        meta = read_meta(directory) or {}
+        extra = [t for t in meta.get("special_tokens", {}) if t not in tok.special_tokens]
+        if extra:
+            tok.add_special_tokens(extra)
+        if meta.get("added_tokens"):
+            tok.add_tokens(list(meta["added_tokens"]))
+        return tok
+
+    return save_all, load_all
+
+
 FOLDER_FORMATS.update(
     {
-        WordLevelTokenizer.kind: (save_word_level, load_word_level),
-        BPETokenizer.kind: (save_bpe, load_bpe),
-        ByteLevelBPETokenizer.kind: (save_byte_level, load_byte_level),
-        WordPieceTokenizer.kind: (save_wordpiece, load_wordpiece),
+        WordLevelTokenizer.kind: keeping_added_tokens(save_word_level, load_word_level),
+        BPETokenizer.kind: keeping_added_tokens(save_bpe, load_bpe),
+        ByteLevelBPETokenizer.kind: keeping_added_tokens(save_byte_level, load_byte_level),
+        WordPieceTokenizer.kind: keeping_added_tokens(save_wordpiece, load_wordpiece),
     }
 )
