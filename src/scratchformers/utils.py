@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,3 +31,11 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def cache_root() -> Path:
+    """The user cache folder of scratchformers (converted GGUF assets, measured kernel choices):
+    ``$SCRATCHFORMERS_CACHE``, else ``$XDG_CACHE_HOME/scratchformers``, else ``~/.cache/scratchformers``."""
+    if os.environ.get("SCRATCHFORMERS_CACHE"):
+        return Path(os.environ["SCRATCHFORMERS_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "scratchformers"

@@ -7,7 +7,7 @@ from scratchformers.backends import choice
 
 @pytest.fixture(autouse=True)
 def private_choice_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCRATCHFORMERS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCRATCHFORMERS_CACHE", str(tmp_path / "cache"))
     choice.clear()
     yield tmp_path / "cache"
     choice.clear()

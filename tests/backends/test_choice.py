@@ -93,7 +93,7 @@ def test_a_corrupt_cache_file_is_ignored_and_replaced(private_choice_cache, cont
 def test_an_unwritable_cache_folder_still_chooses(monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv("SCRATCHFORMERS_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setenv("SCRATCHFORMERS_CACHE", str(blocker / "cache"))
     assert choice.kernel_name("fwd", 2, 16, 16, False) in kernels.candidates("fwd", 2)
 
 
@@ -120,7 +120,7 @@ def test_every_kernel_gives_the_plain_losses_gradients_and_tokens(kernel):
     losses = []
     with choice.forced(kernel):
         for model in (ref, fast):
-            loss = model(ids, targets=ids).loss
+            loss = model(ids, labels=ids).loss
             loss.backward()
             losses.append(loss)
         torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)

@@ -135,7 +135,7 @@ def test_corrupt_tokenizer_file(cli, user_error, tmp_path, train_args):
     folder = tmp_path / "tok"
     folder.mkdir()
     (folder / "tokenizer.json").write_text('{"model": {"type": "BPE", "vocab": {')
-    user_error(cli(train_args("--tokenizer", str(folder))), "tokenizer.json", "is not a valid tokenizer.json", "line 1 column")
+    user_error(cli(train_args("--tokenizer", str(folder))), "tokenizer.json", "is not valid JSON", "line 1 column")
 
 
 # ---- run directories ---------------------------------------------------------------------------

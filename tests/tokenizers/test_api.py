@@ -93,8 +93,8 @@ def test_batch_errors_are_clear(gpt2, word_level):
         load_tokenizer("/nonexistent/tokenizer/dir")
     with pytest.raises(ConfigError, match="do not exist"):
         ByteLevelBPETokenizer.train_from_files([Path("/nonexistent/corpus.txt")], 300, show_progress=False)
-    with pytest.raises(ConfigError, match="not trained here"):
-        WordPieceTokenizer.train(["some text"], 100)
+    with pytest.raises(ConfigError, match="lack '\\[UNK\\]'"):
+        WordPieceTokenizer.train(["some text"], 100, special_tokens=["[PAD]"], show_progress=False)
 
 
 # ----- properties -------------------------------------------------------------------------------------

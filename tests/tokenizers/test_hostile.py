@@ -67,12 +67,14 @@ def test_files_only_through_train_from_files(cls, tmp_path, rt_texts):
         cls.train_from_files([binary], 400, show_progress=False)
 
 
-def test_wordpiece_is_not_trained_either_way(tmp_path):
-    (tmp_path / "c.txt").write_text("text\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not trained here"):
-        WordPieceTokenizer.train(["text"], 100)
-    with pytest.raises(ConfigError, match="not trained here"):
-        WordPieceTokenizer.train_from_files([tmp_path / "c.txt"], 100)
+def test_wordpiece_trains_from_texts_and_files_alike(tmp_path):
+    (tmp_path / "c.txt").write_text("text texts\n", encoding="utf-8")
+    from_texts = WordPieceTokenizer.train(["text texts\n"], 100, show_progress=False)
+    from_files = WordPieceTokenizer.train_from_files([tmp_path / "c.txt"], 100, show_progress=False)
+    assert from_texts.get_vocab() == from_files.get_vocab()
+    assert {"text", "##s", "texts"} <= set(from_texts.get_vocab())  # t e x t, then the merges
+    with pytest.raises(ConfigError, match="not a list of texts"):
+        WordPieceTokenizer.train("text", 100)
 
 
 # ----- one huge word: training and encoding stay linear --------------------------------------------

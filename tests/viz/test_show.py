@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import torch
@@ -25,7 +26,9 @@ def test_show_embeds_the_standalone_page_in_an_iframe():
     assert match  # one attribute value: every quote of the page is escaped
     page = html.unescape(match.group(1))
     assert page == sf.viz.attention_html(weights, tokens, title="my view")  # the very same page
-    assert '"<sat>"' in page and '"&mat"' in page  # tokens travel as JSON data, intact
+    data = re.search(r'<script type="application/json" id="sf-attention-data">(.*?)</script>', page, re.S).group(1)
+    assert "<sat>" not in data  # markup characters are escaped inside the page ...
+    assert json.loads(data)["tokens"] == tokens  # ... and the tokens come back intact as JSON data
     assert shown._repr_html_() == shown.data  # what Jupyter renders
 
 

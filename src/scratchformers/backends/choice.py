@@ -7,7 +7,7 @@ forward and the two backward GEMMs of a linear layer); rows (N = B * T) go to bu
 two (1, 2, 4, ..., 1 alone: a single row is a matrix-vector product). The choice is kept
 
 - per process (a dict lookup per call once measured), and
-- on disk, in ``<cache>/gemm_choices.json`` (``$SCRATCHFORMERS_CACHE_DIR``, else
+- on disk, in ``<cache>/gemm_choices.json`` (``$SCRATCHFORMERS_CACHE``, else
   ``$XDG_CACHE_HOME/scratchformers``, else ``~/.cache/scratchformers``), under a machine key: CPU
   model, torch version and CPU capability, the ISA variables (``ATEN_CPU_CAPABILITY``,
   ``ONEDNN_MAX_CPU_ISA``, ``MKL_ENABLE_INSTRUCTIONS``) and the thread count, because each of them
@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 
 from scratchformers.backends import kernels
+from scratchformers.utils import cache_root
 
 MARGIN = 0.05  # another kernel must be more than 5% faster than the reference to be chosen
 SAMPLES = 7  # interleaved samples per candidate (the minimum is kept)
@@ -57,10 +58,7 @@ _loaded_for: set[str] = set()  # machine keys whose disk entries are already in 
 
 
 def cache_dir() -> Path:
-    if os.environ.get("SCRATCHFORMERS_CACHE_DIR"):
-        return Path(os.environ["SCRATCHFORMERS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "scratchformers"
+    return cache_root()
 
 
 def cpu_model() -> str:

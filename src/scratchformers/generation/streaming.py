@@ -29,7 +29,10 @@ class TextStreamer:
 
     Holds back trailing U+FFFD characters (bytes of an unfinished character). Decoding restarts
     from the last token after every clean piece, so the cost per step stays constant; one token of
-    context is kept so tokenizers that strip a leading space decode consistently.
+    context is kept so tokenizers that strip a leading space decode consistently. A skipped
+    prompt is kept as context too, so a prompt ending inside a character gets the whole
+    character on the first step. ``put`` never mutates the token list in place, so a
+    ``copy.copy`` of a streamer goes its own way.
     """
 
     def __init__(self, tokenizer, *, skip_prompt: bool = True, on_text: Callable[[str], None] | None = None):
@@ -48,10 +51,14 @@ class TextStreamer:
                 )
             token_ids = token_ids.reshape(-1).tolist()
         if self.skip_prompt and self._expect_prompt:
+            # The prompt is context, not output: its text counts as printed, except an
+            # unfinished character at its end, which the first new token completes whole.
             self._expect_prompt = False
+            self._tokens = list(token_ids)
+            self._printed = len(self.tokenizer.decode(self._tokens).rstrip(REPLACEMENT_CHAR))
             return
         self._expect_prompt = False
-        self._tokens.extend(token_ids)
+        self._tokens = self._tokens + list(token_ids)  # a new list: copies never share it
         text = self.tokenizer.decode(self._tokens)
         stable = len(text.rstrip(REPLACEMENT_CHAR))  # an incomplete character may still be completed
         if stable > self._printed:

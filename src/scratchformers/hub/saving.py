@@ -21,6 +21,7 @@ from scratchformers.checkpoints.files import CONFIG_NAME, SAFETENSORS_NAME, writ
 from scratchformers.checkpoints.resolve import resolve
 from scratchformers.hub.loading import from_pretrained, read_checkpoint
 from scratchformers.hub.tokenizer import load_tokenizer_for, save_tokenizer
+from scratchformers.utils import cache_root
 from scratchformers.version import __version__
 
 
@@ -65,7 +66,7 @@ def cached_safetensors(name: str) -> Path:
     """A Hugging Face folder (config.json + model.safetensors + tokenizer) for a GGUF asset.
 
     Dequantising a GGUF file takes seconds; this converts it once into a user cache folder,
-    ``$SCRATCHFORMERS_CACHE`` (default ``~/.cache/scratchformers``), named after the file's SHA-256,
+    ``scratchformers.utils.cache_root()`` (``$SCRATCHFORMERS_CACHE``, default ``~/.cache/scratchformers``), named after the file's SHA-256,
     so a changed asset gets a fresh conversion. Folder assets are returned as they are.
     """
     source = assets.asset_path(name)
@@ -75,8 +76,7 @@ def cached_safetensors(name: str) -> Path:
     with open(source, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             digest.update(chunk)
-    root = Path(os.environ.get("SCRATCHFORMERS_CACHE") or Path.home() / ".cache" / "scratchformers")
-    target = root.expanduser() / f"{name}-{digest.hexdigest()[:16]}"
+    target = cache_root() / f"{name}-{digest.hexdigest()[:16]}"
     if (target / CONFIG_NAME).is_file() and (target / SAFETENSORS_NAME).is_file():
         return target
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")

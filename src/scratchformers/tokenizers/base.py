@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from scratchformers.errors import ConfigError, ShapeError, VocabRangeError
+from scratchformers.tokenizers.batching import call_tokenizer
+from scratchformers.tokenizers.encoding import BatchEncoding
 from scratchformers.tokenizers.pretokenize import SpecialTokenSplitter
 
 # kind -> (save(tokenizer, directory) -> Path, load(directory) -> Tokenizer), filled by
@@ -32,7 +34,9 @@ class Tokenizer:
     def __init__(self, special_tokens: dict[str, int] | None = None, **roles: str | None):
         self.special_tokens: dict[str, int] = dict(special_tokens or {})
         self.padding_side = "right"  # "left" for batched generation with decoder-only models
-        self._special_splitter = SpecialTokenSplitter(self.special_tokens)
+        self.truncation_side = "right"  # "left": keep the end of a long text
+        self.added_tokens: dict[str, int] = {}  # add_tokens(...): matched in text, not special
+        self._refresh_splitters()
         for role in SPECIAL_ROLES:
             setattr(self, role, roles.pop(role, None))
         if roles:
@@ -80,19 +84,71 @@ class Tokenizer:
     def _encode_with_specials(self, text: str, encode_plain) -> list[int]:
         """Special-token strings in ``text`` become their single ids, as HF's ``added_tokens`` do
         (matched on the raw text, longest first); the text between them goes to ``encode_plain``."""
-        if not self._special_splitter.found_in(text):
+        if not self._added_splitter.found_in(text):
             return encode_plain(text)
         ids: list[int] = []
-        for chunk, is_special in self._special_splitter.split(text):
+        for chunk, is_special in self._added_splitter.split(text):
             if is_special:
-                ids.append(self.special_tokens[chunk])
+                ids.append(self._matched_tokens[chunk])
             else:
                 ids.extend(encode_plain(chunk))
         return ids
 
+    # ----- added tokens (HF: matched in the raw text before the model's pre-tokenizer) ----------
+    def _refresh_splitters(self) -> None:
+        self._matched_tokens = {**self.special_tokens, **self.added_tokens}
+        self._added_splitter = SpecialTokenSplitter(self._matched_tokens)
+
+    def _store_token(self, token: str, token_id: int) -> None:
+        """Put a new token in the vocabulary (subclasses with other id tables extend this)."""
+        self.vocab[token] = token_id
+        self._id_to_token[token_id] = token
+
+    def add_tokens(self, tokens: str | Iterable[str], special_tokens: bool = False) -> int:
+        """Tokens matched whole in any text (before pre-tokenization), new ids from ``len(self)``
+        (one already in the vocabulary keeps its id) -> how many were not added tokens before
+        (HF's count: a vocabulary token newly matched whole counts, a special token twice not)."""
+        tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+        bad = [t for t in tokens if not isinstance(t, str) or not t]
+        if bad:
+            raise ConfigError(f"add_tokens got {bad[:3]}; tokens must be non-empty strings")
+        created = 0
+        for token in dict.fromkeys(tokens):
+            created += token not in self._matched_tokens
+            token_id = self.token_to_id(token)
+            if token_id is None:
+                token_id = self.vocab_size
+                self._store_token(token, token_id)
+                self._added_ids = {*getattr(self, "_added_ids", ()), token_id}
+            if special_tokens:
+                self.special_tokens[token] = token_id
+                self.added_tokens.pop(token, None)
+            elif token not in self.special_tokens:
+                self.added_tokens[token] = token_id
+        self._refresh_splitters()
+        return created
+
+    def add_special_tokens(self, tokens: dict | Iterable[str]) -> int:
+        """HF ``tokenizers``: a list of special tokens; HF ``transformers``: a dict of roles
+        (``{"pad_token": "<pad>", "additional_special_tokens": [...]}``). -> number created."""
+        if not isinstance(tokens, dict):
+            return self.add_tokens(tokens, special_tokens=True)
+        created = 0
+        for key, value in tokens.items():
+            if key == "additional_special_tokens":
+                created += self.add_tokens(list(value), special_tokens=True)
+            elif key in SPECIAL_ROLES:
+                created += self.add_tokens([value], special_tokens=True)
+                setattr(self, key, value)
+            else:
+                raise ConfigError(f"add_special_tokens got {key!r}; expected {SPECIAL_ROLES} or 'additional_special_tokens'")
+        return created
+
     # ----- vocabulary ---------------------------------------------------------------------------
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
+    def get_vocab(self, with_added_tokens: bool = True) -> dict[str, int]:
+        """token -> id; ``with_added_tokens=False`` leaves out what ``add_tokens`` created."""
+        added = getattr(self, "_added_ids", set())
+        return {t: i for t, i in self.vocab.items() if with_added_tokens or i not in added}
 
     def token_to_id(self, token: str) -> int | None:
         return self.vocab.get(token)
@@ -164,99 +220,87 @@ class Tokenizer:
             )
         return ids
 
-    def _build_inputs(
-        self, text: str, text_pair: str | None, add_special_tokens: bool, max_length: int | None
-    ) -> tuple[list[int], list[int] | None]:
-        """One example's ids (and token_type_ids, for models that have them), truncated."""
-        if text_pair is not None:
-            raise ConfigError(f"{type(self).__name__} does not encode text pairs; pass single texts")
-        ids = self.encode(text, add_special_tokens=add_special_tokens)
-        return (ids[:max_length] if max_length is not None else ids), None
+    # ----- calling: texts -> BatchEncoding (the pipeline is in ``batching``) ---------------------
+    encodes_pairs = False  # WordPiece: [CLS] a [SEP] b [SEP]
+    has_token_type_ids = False
 
-    def encode_batch(
-        self,
-        texts: Sequence[str],
-        text_pairs: Sequence[str] | None = None,
-        *,
-        padding: bool | str = False,
-        truncation: bool = False,
-        max_length: int | None = None,
-        return_tensors: str | None = None,
-        add_special_tokens: bool = True,
-    ) -> dict:
-        """Encode many texts -> ``{"input_ids", "attention_mask"[, "token_type_ids"]}``.
+    def _template(self, pair: bool) -> tuple[list[int], list[int], list[int]]:
+        """Ids the template adds before the text, between text and pair, and at the end."""
+        return [], [], []
 
-        padding: False, True/"longest" (to the longest in the batch) or "max_length".
-        truncation: cut every example to ``max_length`` tokens. return_tensors: None (lists) or "pt".
-        """
-        if isinstance(texts, str):
-            texts = [texts]
-        if padding is True:
-            padding = "longest"
-        if padding not in (False, None, "longest", "max_length", "do_not_pad"):
-            raise ConfigError(f"padding={padding!r}; expected False, True/'longest' or 'max_length'")
-        if padding == "do_not_pad":
-            padding = False
-        if (truncation or padding == "max_length") and max_length is None:
-            raise ConfigError(
-                f"truncation={truncation!r}, padding={padding!r} need max_length; pass max_length=N"
-            )
-        if max_length is not None and max_length < 1:
-            raise ConfigError(f"max_length={max_length}; expected a positive number of tokens")
-        if return_tensors not in (None, "pt"):
-            raise ConfigError(f"return_tensors={return_tensors!r}; expected None or 'pt'")
-        if text_pairs is not None and len(text_pairs) != len(texts):
-            raise ShapeError(f"{len(texts)} texts but {len(text_pairs)} text_pairs; they must pair up")
+    def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        """``(id, start, end, word)`` per token of text without special or added tokens."""
+        raise NotImplementedError
 
-        limit = max_length if truncation else None
-        rows = [
-            self._build_inputs(
-                t, text_pairs[i] if text_pairs is not None else None, add_special_tokens, limit
-            )
-            for i, t in enumerate(texts)
-        ]
-        ids = [r[0] for r in rows]
-        types = [r[1] for r in rows] if rows and rows[0][1] is not None else None
-        masks = [[1] * len(x) for x in ids]
-
-        if padding:
-            target = max_length if padding == "max_length" else max((len(x) for x in ids), default=0)
-            pad_id = self.pad_token_id
-            if pad_id is None:
-                raise ConfigError(
-                    f"padding={padding!r} but this {type(self).__name__} has no pad token; set "
-                    "tokenizer.pad_token (e.g. tokenizer.pad_token = tokenizer.eos_token)"
-                )
-            ids = [self._pad(x, target, pad_id) for x in ids]
-            masks = [self._pad(m, target, 0) for m in masks]
-            if types is not None:
-                types = [self._pad(t, target, 0) for t in types]
-
-        out = {"input_ids": ids, "attention_mask": masks}
-        if types is not None:
-            out["token_type_ids"] = types
-        if return_tensors == "pt":
-            out = self._to_tensors(out)
+    def _text_spans(self, text: str) -> list[tuple[int, int, int, int | None]]:
+        """Spans of a whole text: added and special tokens cut it first (one word each), the
+        pieces between go to the model's own pre-tokenizer (as HF's ``added_tokens``)."""
+        out: list = []
+        word, start = 0, 0
+        for chunk, is_special in self._added_splitter.split(text):
+            if is_special:
+                out.append((self._matched_tokens[chunk], start, start + len(chunk), word))
+                word += 1
+            else:
+                spans = self._plain_spans(chunk)
+                out += [(i, s + start, e + start, w + word) for i, s, e, w in spans]
+                word += max((w for *_, w in spans), default=-1) + 1
+            start += len(chunk)
         return out
 
-    __call__ = encode_batch
+    def _items(self, text, *, spans: bool, words: bool) -> list:
+        """One sequence without template tokens: ids, or ``(id, start, end, word)`` items."""
+        if words:  # pre-split words: each encoded alone; offsets within its word
+            return [(i, s, e, n) for n, word in enumerate(text) for i, s, e, _ in self._text_spans(word)]
+        if spans:
+            return self._text_spans(text)
+        return self.encode(text, add_special_tokens=False)
 
-    def _pad(self, row: list[int], target: int, value: int) -> list[int]:
-        fill = [value] * max(0, target - len(row))
-        return fill + row if self.padding_side == "left" else row + fill
+    def __call__(self, text, text_pair=None, **options) -> BatchEncoding:
+        """HF-style call: one text -> unbatched lists, a list of texts -> one list per text.
 
-    @staticmethod
-    def _to_tensors(batch: dict) -> dict:
-        import torch
+        options: ``padding`` (False, True/"longest", "max_length"), ``truncation``, ``max_length``,
+        ``return_tensors`` (None or "pt"), ``add_special_tokens``, ``return_offsets_mapping``,
+        ``is_split_into_words``, ``padding_side``. Truncation side: ``self.truncation_side``.
+        """
+        return call_tokenizer(self, text, text_pair, **options)
 
-        lengths = {len(x) for x in batch["input_ids"]}
-        if len(lengths) > 1:
-            raise ShapeError(
-                f"return_tensors='pt' needs equal lengths, got lengths {sorted(lengths)}; "
-                "pass padding=True (or padding='max_length', max_length=N)"
-            )
-        # each value: (batch, seq_len) int64
-        return {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
+    def encode_batch(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, **options) -> BatchEncoding:
+        """Like calling the tokenizer, always batched (a single string becomes a batch of one)."""
+        if isinstance(texts, str):
+            texts = [texts]
+            text_pairs = [text_pairs] if isinstance(text_pairs, str) else text_pairs
+        return call_tokenizer(self, texts, text_pairs, batched=True, **options)
+
+    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """tiktoken's ``encode_ordinary_batch``: special-token text encoded as plain text."""
+        return [self.encode_ordinary(t) for t in texts]
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        raise ConfigError(f"{type(self).__name__} has no ordinary encoding; use encode(text)")
+
+    # ----- decoding many, token <-> id ------------------------------------------------------------
+    def batch_decode(self, sequences, skip_special_tokens: bool = False, **options) -> list[str]:
+        """``[decode(row) for row in sequences]`` (a 2-D tensor is read row by row)."""
+        if hasattr(sequences, "tolist"):
+            sequences = sequences.tolist()
+        return [self.decode(row, skip_special_tokens=skip_special_tokens, **options) for row in sequences]
+
+    decode_batch = batch_decode  # tiktoken's and HF tokenizers' name
+
+    def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
+        """An id -> its token string; a list of ids -> a list (HF transformers)."""
+        if isinstance(ids, int) or (hasattr(ids, "dim") and ids.dim() == 0):
+            return self.id_to_token(int(ids))
+        specials = set(self.special_tokens.values()) if skip_special_tokens else set()
+        return [self.id_to_token(int(i)) for i in ids if int(i) not in specials]
+
+    def convert_tokens_to_ids(self, tokens):
+        """A token -> its id (the unknown token's id when absent); a list -> a list."""
+        if isinstance(tokens, str):
+            found = self.token_to_id(tokens)
+            return found if found is not None else self.unk_token_id
+        return [self.convert_tokens_to_ids(t) for t in tokens]
 
     def _roles(self) -> dict[str, str]:
         return {r: getattr(self, r) for r in SPECIAL_ROLES if getattr(self, r) is not None}

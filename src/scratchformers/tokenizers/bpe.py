@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 
 from scratchformers.errors import ConfigError
+from scratchformers.tokenizers.alignment import to_original
 from scratchformers.tokenizers.base import check_texts
 from scratchformers.tokenizers.merging import apply_merges
 from scratchformers.tokenizers.pretokenize import split_words
-from scratchformers.tokenizers.training import count_words, learn_merges
+from scratchformers.tokenizers.training import char_alphabet, count_words, learn_merges
 from scratchformers.tokenizers.word_level import DEFAULT_SPECIALS, VocabTokenizer
 
 END_OF_WORD = "</w>"
@@ -54,11 +55,27 @@ class BPETokenizer(VocabTokenizer):
         return ids
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        """Ids of ``text`` (no special tokens are added; the flag exists for API symmetry)."""
+        """Ids of ``text``; special and added token strings in it are one id each (as the other
+        kinds and HF). No special tokens are added; the flag exists for API symmetry."""
+        return self._encode_with_specials(text, self._encode_plain)
+
+    def _encode_plain(self, text: str) -> list[int]:
         ids: list[int] = []
         for word in self._words(text):
             ids.extend(self.tokenize_word(word))
         return ids
+
+    def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        """Each merged symbol spans its characters; ``</w>`` adds none (it marks the word's end)."""
+        vocab, unk = self.vocab, self.unk_token_id
+        words, origin, size = self._word_spans(text)
+        out = []
+        for n, (word, start, _) in enumerate(words):
+            for symbol in apply_merges([*word, END_OF_WORD], self._ranks):
+                length = len(symbol) - (len(END_OF_WORD) if symbol.endswith(END_OF_WORD) else 0)
+                out.append((vocab.get(symbol, unk), *to_original((start, start + length), origin, size), n))
+                start += length
+        return out
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         ids = self._check_ids(ids)
@@ -81,16 +98,21 @@ class BPETokenizer(VocabTokenizer):
         special_tokens: Sequence[str] = DEFAULT_SPECIALS,
         min_frequency: int = 2,
         lowercase: bool = False,
+        limit_alphabet: int | None = None,
+        initial_alphabet: Iterable[str] = (),
         show_progress: bool = True,
     ) -> BPETokenizer:
         """Learn from ``texts`` (strings; files: :meth:`train_from_files`). Vocabulary: special
-        tokens, the characters seen (sorted), ``</w>``, then the merges."""
+        tokens, the characters seen (sorted), ``</w>``, then the merges.
+
+        ``limit_alphabet`` keeps only the most frequent characters (the others are dropped from
+        the words, as HF's trainers do), ``initial_alphabet`` adds characters even if unseen."""
         split = partial(split_words, lowercase=lowercase)
         counts = count_words(check_texts(texts, cls), split, show_progress)
-        alphabet = sorted({c for word in counts for c in word})
+        alphabet = char_alphabet(counts, limit_alphabet, initial_alphabet)
         id_to_token = list(dict.fromkeys([*special_tokens, *alphabet, END_OF_WORD]))
         token_id = {t: i for i, t in enumerate(id_to_token)}
-        words = [[token_id[c] for c in word] + [token_id[END_OF_WORD]] for word in counts]
+        words = [[token_id[c] for c in word if c in token_id] + [token_id[END_OF_WORD]] for word in counts]
         merges = learn_merges(
             words,
             list(counts.values()),

@@ -20,12 +20,14 @@ from itertools import chain
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, check_texts
+from scratchformers.tokenizers.byte_surface import ByteLevelSurface, without_surrogates
 from scratchformers.tokenizers.merging import LONG_WORD, apply_merges, merge_ids
 from scratchformers.tokenizers.pretokenize import (
     PATTERNS,
     RegexPreTokenizer,
     SpecialTokenSplitter,
     bytes_to_unicode,
+    lower_per_char,
     resolve_pattern,
     unicode_to_bytes,
 )
@@ -64,19 +66,14 @@ def parse_merges(merges: Iterable) -> list[tuple[str, str]]:
     return out
 
 
-def _without_surrogates(text: str) -> str:
-    """tiktoken's fix-up: surrogate pairs become their character, lone surrogates U+FFFD."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
 def _utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # surrogates: trained on what encode will see
-        return _without_surrogates(text).encode("utf-8")
+        return without_surrogates(text).encode("utf-8")
 
 
-class ByteLevelBPETokenizer(Tokenizer):
+class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
     """Byte-level BPE (GPT-2, RoBERTa, SmolLM2, tiktoken encodings).
 
     Args:
@@ -90,6 +87,7 @@ class ByteLevelBPETokenizer(Tokenizer):
             naming the byte) or ``"skip"`` (drop it, as HF ``tokenizers`` does).
         add_bos_token: ``encode(..., add_special_tokens=True)`` puts ``bos_token`` first (Llama
             style); off for GPT-2 style tokenizers, which add nothing.
+        lowercase: lower-case every character before the regex (HF's ``Lowercase`` normalizer).
     """
 
     kind = "bytelevel"
@@ -106,6 +104,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         ignore_merges: bool = False,
         unknown_bytes: str = "error",
         add_bos_token: bool = False,
+        lowercase: bool = False,
         cache_size: int = 200_000,
         **roles,
     ):
@@ -124,6 +123,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         self.ignore_merges = ignore_merges
         self.unknown_bytes = unknown_bytes
         self.add_bos_token = add_bos_token
+        self.lowercase = lowercase
         if add_bos_token and self.bos_token is None:
             raise ConfigError("add_bos_token=True needs a bos_token (e.g. bos_token='<s>', one of the special tokens)")
         self._pre = RegexPreTokenizer(self.pattern, split_digits)
@@ -142,7 +142,20 @@ class ByteLevelBPETokenizer(Tokenizer):
         self._cache = _PieceCache(self._encode_piece, cache_size)
         self._cache_lookup = self._cache.__getitem__
         self._split = self._pre.split
-        self._splitter = SpecialTokenSplitter(self.special_tokens)
+
+    def _refresh_splitters(self) -> None:
+        super()._refresh_splitters()
+        self._splitter = self._added_splitter  # special and added tokens, longest first
+
+    def _store_token(self, token: str, token_id: int) -> None:
+        self.vocab[token] = token_id
+        self._id_to_token.append(token)
+        self._id_bytes.append(self._token_bytes(token, unicode_to_bytes()))
+        self._merges_by_id = None  # keyed with the vocabulary size
+
+    def _template(self, pair: bool) -> tuple[list[int], list[int], list[int]]:
+        bos = [self.bos_token_id] if self.add_bos_token and self.bos_token_id is not None else []
+        return bos, [], []
 
     def _token_bytes(self, token: str, u2b: dict[str, int]) -> bytes:
         if token in self.special_tokens:
@@ -189,9 +202,9 @@ class ByteLevelBPETokenizer(Tokenizer):
         data = piece.encode("utf-8")
         if self.missing_bytes and not self.missing_bytes.isdisjoint(data):
             return self._encode_around_missing(piece, data)
-        return self._encode_bytes(data)
+        return self._bpe_bytes(data)
 
-    def _encode_bytes(self, data: bytes) -> list[int]:
+    def _bpe_bytes(self, data: bytes) -> list[int]:
         chars = [self._byte_token[b] for b in data]
         if self.ignore_merges:
             whole = self.vocab.get("".join(chars))
@@ -222,17 +235,19 @@ class ByteLevelBPETokenizer(Tokenizer):
                 "such bytes as HF tokenizers does, or remove them from the text"
             )
         kept = bytes(b for b in data if b not in self.missing_bytes)
-        return self._encode_bytes(kept) if kept else []
+        return self._bpe_bytes(kept) if kept else []
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode treating special-token text as plain text (tiktoken's ``encode_ordinary``)."""
         if self.add_prefix_space and text and not text.startswith(" "):
             text = " " + text
+        if self.lowercase:
+            text = lower_per_char(text)
         # Hot path: the regex and a C-level chain over cached piece -> ids lists.
         try:
             return list(chain.from_iterable(map(self._cache_lookup, self._split(text))))
         except UnicodeEncodeError:  # surrogates: fixed up as tiktoken does, then encoded
-            return list(chain.from_iterable(map(self._cache_lookup, self._split(_without_surrogates(text)))))
+            return list(chain.from_iterable(map(self._cache_lookup, self._split(without_surrogates(text)))))
 
     def encode(
         self,
@@ -268,13 +283,16 @@ class ByteLevelBPETokenizer(Tokenizer):
                     f"allowed_special={{{token!r}}} to encode it as one id, or disallowed_special=() "
                     "to encode it as ordinary text"
                 )
-        if not allowed or not any(t in text for t in allowed):
+        if not (allowed or self.added_tokens) or not any(t in text for t in allowed | set(self.added_tokens)):
             return self.encode_ordinary(text)
-        splitter = self._splitter if allowed == set(self.special_tokens) else SpecialTokenSplitter(allowed)
+        if allowed == set(self.special_tokens):
+            splitter = self._splitter
+        else:
+            splitter = SpecialTokenSplitter(allowed | set(self.added_tokens))
         ids: list[int] = []
         for chunk, is_special in splitter.split(text):
             if is_special:
-                ids.append(self.special_tokens[chunk])
+                ids.append(self._matched_tokens[chunk])
             else:
                 ids.extend(self.encode_ordinary(chunk))
         return ids
@@ -300,9 +318,6 @@ class ByteLevelBPETokenizer(Tokenizer):
             ids = [i for i in ids if i not in specials]
         return b"".join(map(self._id_bytes.__getitem__, ids)).decode("utf-8", errors=errors)
 
-    def decode_bytes(self, ids: Iterable[int]) -> bytes:
-        return b"".join(self._id_bytes[i] for i in ids)
-
     # ----- training -----------------------------------------------------------------------------
     @classmethod
     def train(
@@ -314,12 +329,14 @@ class ByteLevelBPETokenizer(Tokenizer):
         min_frequency: int = 2,
         pattern: str = "gpt2",
         split_digits: bool = False,
+        lowercase: bool = False,
         show_progress: bool = True,
     ) -> ByteLevelBPETokenizer:
         """Learn a byte-level BPE from ``texts`` (strings; files: :meth:`train_from_files`).
 
         The merges equal HF ``tokenizers``' ``BpeTrainer`` with the ``ByteLevel`` pre-tokenizer
-        and its 256-byte initial alphabet (same tie-breaking).
+        and its 256-byte initial alphabet (same tie-breaking); ``lowercase`` as HF's
+        ``ByteLevelBPETokenizer(lowercase=True)`` (a ``Lowercase`` normalizer).
         """
         if vocab_size < 256 + len(special_tokens):
             raise ConfigError(
@@ -327,7 +344,8 @@ class ByteLevelBPETokenizer(Tokenizer):
                 f"special tokens; use at least {256 + len(special_tokens)}"
             )
         pre = RegexPreTokenizer(pattern, split_digits)
-        word_counts = count_words(check_texts(texts, cls), pre.split, show_progress)
+        split = (lambda text: pre.split(lower_per_char(text))) if lowercase else pre.split
+        word_counts = count_words(check_texts(texts, cls), split, show_progress)
         # Vocabulary: special tokens first, then the 256 byte symbols sorted by code point (as HF).
         id_to_token = list(dict.fromkeys(special_tokens))
         id_to_token += [c for c in sorted(bytes_to_unicode().values()) if c not in id_to_token]
@@ -347,7 +365,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         )
         vocab = {t: i for i, t in enumerate(id_to_token)}
         pairs = [(id_to_token[a], id_to_token[b]) for a, b, _ in merges]
-        return cls(vocab, pairs, list(special_tokens), pattern, split_digits=split_digits)
+        return cls(vocab, pairs, list(special_tokens), pattern, split_digits=split_digits, lowercase=lowercase)
 
 
 __all__ = ["PATTERNS", "ByteLevelBPETokenizer"]

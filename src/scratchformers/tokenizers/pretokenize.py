@@ -118,7 +118,7 @@ def lower_per_char(text: str) -> str:
 
 def word_punct_split(text: str) -> list[str]:
     """``"Hello, world!"`` -> ``["Hello", ",", "world", "!"]``."""
-    return _word_punct().findall(text)
+    return word_punct_regex().findall(text)
 
 
 def split_words(text: str, lowercase: bool = False) -> list[str]:
@@ -128,7 +128,7 @@ def split_words(text: str, lowercase: bool = False) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _word_punct() -> regex.Pattern:
+def word_punct_regex() -> regex.Pattern:
     return regex.compile(WORD_PUNCT_PATTERN)
 
 

@@ -33,6 +33,26 @@ from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns "IProgress n
 Pair = tuple[int, int]
 
 
+def char_alphabet(
+    counts: dict[str, int], limit_alphabet: int | None = None, initial_alphabet: Iterable[str] = ()
+) -> list[str]:
+    """HF ``BpeTrainer``'s alphabet: every character of the words, weighted by word counts, plus
+    ``initial_alphabet`` (first character of each string, always kept); with ``limit_alphabet``
+    only the most frequent characters stay. Sorted by code point.
+    """
+    freq: Counter = Counter()
+    for word, count in counts.items():
+        for c in word:
+            freq[c] += count
+    forced = {s[0] for s in initial_alphabet if s}
+    if limit_alphabet is not None and len(freq.keys() | forced) > limit_alphabet:
+        ranked = sorted(freq.keys() - forced, key=lambda c: (-freq[c], c))
+        kept = set(ranked[: max(0, limit_alphabet - len(forced))]) | forced
+    else:
+        kept = freq.keys() | forced
+    return sorted(kept)
+
+
 def count_words(texts: Iterable[str], split, show_progress: bool = False, batch: int = 4096) -> Counter:
     """``{piece: count}`` over all texts, streamed in batches (memory: the distinct pieces only).
 
@@ -152,13 +172,15 @@ def learn_merges(
     tie_break: str = "ids",
     show_progress: bool = True,
     kind: str = "BPE",
+    join=None,
 ) -> list[tuple[int, int, int]]:
     """Learn merges until ``len(id_to_token) == vocab_size``; returns ``[(left, right, new_id)]``.
 
     ``words`` are lists of symbol ids (short ones modified in place), ``counts`` their frequencies
     and ``id_to_token`` the initial vocabulary (specials + alphabet), extended with each new token.
     A merge whose string already exists reuses that id (as HF does). Warns when it stops short of
-    ``vocab_size``, with the reason.
+    ``vocab_size``, with the reason. ``join(left, right)`` spells a merged token (default: the
+    two strings end to end; WordPiece drops the right part's ``##``).
     """
     if tie_break not in ("ids", "first_seen"):
         raise ValueError(f"tie_break={tie_break!r}; expected 'ids' or 'first_seen'")
@@ -214,7 +236,7 @@ def learn_merges(
             )
             break
         a, b = pair
-        new_token = id_to_token[a] + id_to_token[b]
+        new_token = id_to_token[a] + id_to_token[b] if join is None else join(id_to_token[a], id_to_token[b])
         new_id = token_to_id.get(new_token)
         if new_id is None:
             new_id = len(id_to_token)

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 
 from scratchformers.errors import ConfigError
+from scratchformers.tokenizers.alignment import normalize_aligned, to_original
 from scratchformers.tokenizers.base import Tokenizer, check_texts
-from scratchformers.tokenizers.pretokenize import split_words
+from scratchformers.tokenizers.pretokenize import split_words, word_punct_regex
 from scratchformers.tokenizers.training import count_words, warn_if_short
 
 DEFAULT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -39,6 +40,16 @@ class VocabTokenizer(Tokenizer):
 
     def _words(self, text: str) -> list[str]:
         return split_words(text, self.lowercase)
+
+    def _word_spans(self, text: str) -> tuple[list[tuple[str, int, int]], list[int] | None, int]:
+        """([(word, start, end)] in the lower-cased text, origin of its characters, its length)."""
+        norm, origin = normalize_aligned(text, str.lower) if self.lowercase else (text, None)
+        return [(m.group(), *m.span()) for m in word_punct_regex().finditer(norm)], origin, len(norm)
+
+    def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        vocab, unk = self.vocab, self.unk_token_id
+        words, origin, size = self._word_spans(text)
+        return [(vocab.get(w, unk), *to_original((s, e), origin, size), n) for n, (w, s, e) in enumerate(words)]
 
 
 class WordLevelTokenizer(VocabTokenizer):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer
+from scratchformers.tokenizers.alignment import locate, normalize_aligned, to_original
+from scratchformers.tokenizers.base import Tokenizer, check_texts
 from scratchformers.tokenizers.pretokenize import lower_per_char
+from scratchformers.tokenizers.wordpiece_training import learn_wordpiece_vocab
 
 _CLEANUP = (
     (" .", "."),
@@ -153,6 +155,35 @@ class WordPieceTokenizer(Tokenizer):
         self._id_to_token = {i: t for t, i in self.vocab.items()}
         self._word_cache: dict[str, list[int]] = {}
 
+    @classmethod
+    def train(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int,
+        *,
+        special_tokens: Sequence[str] = BERT_SPECIALS,
+        min_frequency: int = 0,
+        limit_alphabet: int | None = None,
+        initial_alphabet: Iterable[str] = (),
+        continuing_prefix: str = "##",
+        lowercase: bool = True,
+        strip_accents: bool | None = None,
+        show_progress: bool = True,
+    ) -> WordPieceTokenizer:
+        """Learn a WordPiece vocabulary from ``texts`` as HF's ``WordPieceTrainer`` (BPE merges
+        with ``##`` continuations; see ``wordpiece_training``). Options as HF's trainer."""
+
+        def split(text: str) -> list[str]:
+            return basic_split(basic_normalize(text, lowercase, strip_accents))
+
+        vocab = learn_wordpiece_vocab(
+            check_texts(texts, cls), vocab_size, split,
+            special_tokens=special_tokens, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
+            initial_alphabet=initial_alphabet, continuing_prefix=continuing_prefix, show_progress=show_progress,
+        )
+        roles = {r: t for r, t in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), BERT_SPECIALS)}
+        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix, **roles)
+
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:
         """Greedy longest match from the left; any unmatched position makes the word ``[UNK]``."""
@@ -195,30 +226,46 @@ class WordPieceTokenizer(Tokenizer):
 
     def encode_pair(self, text: str, text_pair: str, max_length: int | None = None) -> dict:
         """``[CLS] a [SEP] b [SEP]`` -> ``{"input_ids", "token_type_ids", "attention_mask"}``."""
-        ids, types = self._build_inputs(text, text_pair, True, max_length)
-        return {"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)}
+        out = self(text, text_pair, truncation=max_length is not None, max_length=max_length)
+        return {k: out[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
 
-    def _build_inputs(self, text, text_pair, add_special_tokens, max_length):
-        a = self.encode_words(text)
-        b = self.encode_words(text_pair) if text_pair is not None else None
-        if max_length is not None:
-            a, b = _truncate_longest_first(
-                a, b, max_length - (self._num_specials(b is not None) if add_special_tokens else 0)
-            )
-        if not add_special_tokens:
-            ids = a + (b or [])
-            return ids, [0] * len(a) + [1] * len(b or [])
+    # ----- calling: template and offsets --------------------------------------------------------
+    encodes_pairs = True
+    has_token_type_ids = True
+
+    def _template(self, pair: bool) -> tuple[list[int], list[int], list[int]]:
         cls_id, sep_id = self.cls_token_id, self.sep_token_id
-        ids = [cls_id, *a, sep_id]
-        types = [0] * len(ids)
-        if b is not None:
-            ids += [*b, sep_id]
-            types += [1] * (len(b) + 1)
-        return ids, types
+        return ([cls_id], [sep_id], [sep_id]) if pair else ([cls_id], [], [sep_id])
 
-    @staticmethod
-    def _num_specials(pair: bool) -> int:
-        return 3 if pair else 2
+    def _normalize_char(self, c: str) -> str:
+        """:func:`basic_normalize` of one character (offsets follow each character)."""
+        if c == "\x00" or c == "\ufffd" or _is_control(c):
+            return ""
+        if _is_whitespace(c):
+            return " "
+        if _is_cjk(c):
+            return f" {c} "
+        if self.lowercase if self.strip_accents is None else self.strip_accents:
+            c = "".join(x for x in unicodedata.normalize("NFD", c) if unicodedata.category(x) != "Mn")
+        return c.lower() if self.lowercase else c
+
+    def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        if text.isascii() and not _ASCII_CONTROL.search(text):
+            norm, origin = (text.lower() if self.lowercase else text), None
+        else:
+            norm, origin = normalize_aligned(text, self._normalize_char)
+        unk, out, pos = self.vocab[self.unk_token], [], 0
+        words = basic_split(norm)
+        for n, (word, start) in enumerate(zip(words, locate(words, norm))):
+            ids = self._wordpiece(word)
+            lengths = [len(word)] if ids == [unk] else [
+                len(self._id_to_token[i]) - (len(self.prefix) if k else 0) for k, i in enumerate(ids)
+            ]
+            pos = start
+            for token_id, length in zip(ids, lengths):
+                out.append((token_id, *to_original((pos, pos + length), origin, len(norm)), n))
+                pos += length
+        return out
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         ids = self._check_ids(ids)
@@ -237,18 +284,3 @@ class WordPieceTokenizer(Tokenizer):
             out.append(token)
         return "".join(out)
 
-
-def _truncate_longest_first(a: list[int], b: list[int] | None, budget: int):
-    """HF ``tokenizers``' ``longest_first``: the shorter keeps what it can, the longer the rest."""
-    budget = max(0, budget)
-    if b is None:
-        return a[:budget], None
-    if len(a) + len(b) <= budget:
-        return a, b
-    n1, n2 = sorted((len(a), len(b)))  # n1: the shorter one
-    n2 = n1 if n1 > budget else max(n1, budget - n1)
-    if n1 + n2 > budget:  # both are long: split the budget, the odd token to the longer one
-        n1, n2 = budget // 2, budget // 2 + budget % 2
-    if len(a) > len(b):
-        n1, n2 = n2, n1
-    return a[:n1], b[:n2]

@@ -110,12 +110,15 @@ def bos_template(bos_token: str, bos_id: int) -> dict:
 # ----- export ---------------------------------------------------------------------------------------
 def to_tokenizer_json(tok: Tokenizer) -> dict:
     """The HF ``tokenizers`` serialization of ``tok`` (word-level, byte-level BPE or WordPiece)."""
-    if isinstance(tok, ByteLevelBPETokenizer):
-        return _byte_level_json(tok)
-    if isinstance(tok, WordPieceTokenizer):
-        return _wordpiece_json(tok)
-    if isinstance(tok, WordLevelTokenizer):
-        return _word_level_json(tok)
+    for kind, to_json in ((ByteLevelBPETokenizer, _byte_level_json), (WordPieceTokenizer, _wordpiece_json),
+                          (WordLevelTokenizer, _word_level_json)):
+        if isinstance(tok, kind):
+            spec = to_json(tok)
+            # tokens from add_tokens: matched whole on the raw text, not special
+            spec["added_tokens"] += [
+                {**entry, "special": False} for entry in added_tokens(tok.added_tokens)
+            ]
+            return spec
     raise ConfigError(f"{type(tok).__name__} has no tokenizer.json form here (word-level, byte-level, WordPiece)")
 
 
@@ -152,6 +155,7 @@ def _byte_level_json(tok: ByteLevelBPETokenizer) -> dict:
         post = bos_template(tok.bos_token, tok.bos_token_id)
     return tokenizer_json(
         special_tokens=tok.special_tokens,
+        normalizer={"type": "Lowercase"} if tok.lowercase else None,
         pre_tokenizer=pre,
         post_processor=post,
         decoder={**byte_level, "use_regex": True},
@@ -205,8 +209,13 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
         raise ConfigError(f"{str(path)!r} does not exist; pass a tokenizer.json file or its folder")
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is the file complete?") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"{str(path)!r} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
+            "is the file complete?"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is it UTF-8?") from None
     model_type = spec.get("model", {}).get("type")
     if model_type == "WordPiece":
         return _wordpiece_from(spec)
@@ -220,15 +229,18 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
 
 def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
     model = spec["model"]
-    if spec.get("normalizer") is not None:
+    normalizer = spec.get("normalizer")
+    lowercase = normalizer is not None and normalizer.get("type") == "Lowercase"
+    if normalizer is not None and not lowercase:
         raise ConfigError(
             f"{str(path)!r} has normalizer {spec['normalizer'].get('type')!r}; byte-level BPE here "
-            "supports tokenizer.json files without a normalizer (GPT-2, RoBERTa, SmolLM2 style)"
+            "supports tokenizer.json files without a normalizer or with Lowercase (GPT-2, RoBERTa, SmolLM2 style)"
         )
     pattern, split_digits, add_prefix_space = _parse_pre_tokenizer(spec.get("pre_tokenizer"), path)
-    specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+    entries = spec.get("added_tokens", [])
+    specials = {t["content"]: t["id"] for t in entries if t.get("special", True)}
     bos = _template_bos(spec.get("post_processor"))
-    return ByteLevelBPETokenizer(
+    tok = ByteLevelBPETokenizer(
         model["vocab"],
         model["merges"],
         specials,
@@ -237,8 +249,13 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
         add_prefix_space=add_prefix_space,
         ignore_merges=bool(model.get("ignore_merges", False)),
         add_bos_token=bos is not None,
+        lowercase=lowercase,
         **({"bos_token": bos} if bos is not None else {}),
     )
+    plain = [t["content"] for t in entries if not t.get("special", True)]
+    if plain:
+        tok.add_tokens(plain)
+    return tok
 
 
 def _template_bos(post: dict | None) -> str | None:

@@ -112,6 +112,7 @@ def save_byte_level(tok: ByteLevelBPETokenizer, directory: str | Path) -> Path:
         ignore_merges=tok.ignore_merges,
         unknown_bytes=tok.unknown_bytes,
         add_bos_token=tok.add_bos_token,
+        lowercase=tok.lowercase,
     )
     return directory
 
@@ -137,6 +138,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
         ignore_merges=meta.get("ignore_merges", False),
         unknown_bytes=meta.get("unknown_bytes", "error"),
         add_bos_token=meta.get("add_bos_token", False),
+        lowercase=meta.get("lowercase", False),
         **meta.get("roles", {}),
     )
 
@@ -187,11 +189,35 @@ def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
     )
 
 
+def keeping_added_tokens(save, load):
+    """Savers/loaders that also keep the tokens given to ``add_tokens`` / ``add_special_tokens``
+    (written to our marker file; the vocabulary files already hold their ids)."""
+
+    def save_all(tok: Tokenizer, directory: str | Path) -> Path:
+        out = save(tok, directory)
+        meta = read_meta(out)
+        meta.update(special_tokens=tok.special_tokens, added_tokens=tok.added_tokens)
+        (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        return out
+
+    def load_all(directory: str | Path) -> Tokenizer:
+        tok = load(directory)
+        meta = read_meta(directory) or {}
+        extra = [t for t in meta.get("special_tokens", {}) if t not in tok.special_tokens]
+        if extra:
+            tok.add_special_tokens(extra)
+        if meta.get("added_tokens"):
+            tok.add_tokens(list(meta["added_tokens"]))
+        return tok
+
+    return save_all, load_all
+
+
 FOLDER_FORMATS.update(
     {
-        WordLevelTokenizer.kind: (save_word_level, load_word_level),
-        BPETokenizer.kind: (save_bpe, load_bpe),
-        ByteLevelBPETokenizer.kind: (save_byte_level, load_byte_level),
-        WordPieceTokenizer.kind: (save_wordpiece, load_wordpiece),
+        WordLevelTokenizer.kind: keeping_added_tokens(save_word_level, load_word_level),
+        BPETokenizer.kind: keeping_added_tokens(save_bpe, load_bpe),
+        ByteLevelBPETokenizer.kind: keeping_added_tokens(save_byte_level, load_byte_level),
+        WordPieceTokenizer.kind: keeping_added_tokens(save_wordpiece, load_wordpiece),
     }
 )
