@@ -52,10 +52,11 @@ def machine_lines(columns: dict) -> list[str]:
     import torch
 
     import scratchformers
+    from scratchformers.backends.choice import cpu_model
 
     lines = [
         f"- date: {datetime.date.today().isoformat()}",
-        f"- machine: {platform.machine()}, {_cpu_model()}, {torch.get_num_threads()} torch threads",
+        f"- machine: {platform.machine()}, {cpu_model()}, {torch.get_num_threads()} torch threads",
         f"- python {platform.python_version()}, torch {torch.__version__}, scratchformers {scratchformers.__version__}",
     ]
     for name in ("transformers", "tokenizers", "tiktoken"):
@@ -78,16 +79,6 @@ def machine_lines(columns: dict) -> list[str]:
         lines.append(f"| {name} | {env} | {p['capability']} | {gemm.get('mkl', 0):.0f} | {gemm.get('onednn', 0):.0f} "
                      f"| {p['bandwidth_gbs']['read']:.1f} | {p['bandwidth_gbs']['copy']:.1f} |")
     return lines
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
 def _cell(row: dict | None) -> str:

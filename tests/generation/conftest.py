@@ -86,3 +86,22 @@ def left_padded_prompts(lengths, vocab, *, pad_id=1, seed=0):
 @pytest.fixture
 def prompts():
     return left_padded_prompts
+
+
+@pytest.fixture(scope="module")
+def reference_gpt2(tmp_path_factory):
+    """Our GPT-2 with the weights the recorded transformers 4.46.3 references were made with
+    (tests/generation/reference: built here by transformers 5, converted by the hub)."""
+    import sys
+    from pathlib import Path
+
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from scratchformers.hub import from_pretrained
+
+    sys.path.insert(0, str(Path(__file__).parent / "reference"))
+    from weights import GPT2_CONFIG, fill
+
+    folder = tmp_path_factory.mktemp("gpt2-ref")
+    fill(GPT2LMHeadModel(GPT2Config(**GPT2_CONFIG))).save_pretrained(folder)
+    return from_pretrained(folder)

@@ -16,27 +16,16 @@ from scratchformers.generation.constrained import ConstraintState
 
 REFERENCE = Path(__file__).parent / "reference"
 sys.path.insert(0, str(REFERENCE))
-from weights import GPT2_CONFIG, PAD, fill, prompts  # noqa: E402
+from weights import PAD, prompts  # noqa: E402
 
 RECORDED = json.loads((REFERENCE / "constrained_4_46_3.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory):
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from scratchformers.hub import from_pretrained
-
-    folder = tmp_path_factory.mktemp("gpt2-ref")
-    fill(GPT2LMHeadModel(GPT2Config(**GPT2_CONFIG))).save_pretrained(folder)
-    return from_pretrained(folder)
-
-
 @pytest.mark.parametrize("case", RECORDED["cases"], ids=[c["name"] for c in RECORDED["cases"]])
-def test_constrained_beam_search_matches_transformers_4_46(ours, case):
+def test_constrained_beam_search_matches_transformers_4_46(reference_gpt2, case):
     ids, mask = prompts()
     ids, mask = ids[case["rows"]], mask[case["rows"]]
-    out = generate(ours, ids, attention_mask=mask, max_new_tokens=RECORDED["meta"]["max_new_tokens"], pad_token_id=PAD,
+    out = generate(reference_gpt2, ids, attention_mask=mask, max_new_tokens=RECORDED["meta"]["max_new_tokens"], pad_token_id=PAD,
                    return_dict_in_generate=True, output_scores=True, **case["options"])  # fmt: skip
     assert out.sequences.tolist() == case["sequences"]
     torch.testing.assert_close(out.sequences_scores, torch.tensor(case["sequences_scores"]), atol=1e-5, rtol=1e-5)
@@ -75,6 +64,6 @@ def test_constraint_state_by_hand():
         (dict(num_beams=4, force_words_ids=[[]]), "non-empty"),
     ],
 )
-def test_invalid_constraints(ours, options, match):
+def test_invalid_constraints(reference_gpt2, options, match):
     with pytest.raises(ConfigError, match=match):
-        generate(ours, prompts()[0], **options)
+        generate(reference_gpt2, prompts()[0], **options)

@@ -16,21 +16,9 @@ from scratchformers.generation.group_beam_search import Hypotheses, hamming_pena
 
 REFERENCE = Path(__file__).parent / "reference"
 sys.path.insert(0, str(REFERENCE))
-from weights import GPT2_CONFIG, PAD, fill, prompts  # noqa: E402
+from weights import PAD, prompts  # noqa: E402
 
 RECORDED = json.loads((REFERENCE / "group_beam_4_46_3.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory):
-    """Our GPT-2 with the weights the reference was recorded with (built here by transformers 5)."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from scratchformers.hub import from_pretrained
-
-    folder = tmp_path_factory.mktemp("gpt2-ref")
-    fill(GPT2LMHeadModel(GPT2Config(**GPT2_CONFIG))).save_pretrained(folder)
-    return from_pretrained(folder)
 
 
 def test_prompts_are_the_recorded_ones():
@@ -39,10 +27,10 @@ def test_prompts_are_the_recorded_ones():
 
 
 @pytest.mark.parametrize("case", RECORDED["cases"], ids=[c["name"] for c in RECORDED["cases"]])
-def test_group_beam_search_matches_transformers_4_46(ours, case):
+def test_group_beam_search_matches_transformers_4_46(reference_gpt2, case):
     ids, mask = prompts()
     ids, mask = ids[case["rows"]], mask[case["rows"]]
-    out = generate(ours, ids, attention_mask=mask, max_new_tokens=RECORDED["meta"]["max_new_tokens"], pad_token_id=PAD,
+    out = generate(reference_gpt2, ids, attention_mask=mask, max_new_tokens=RECORDED["meta"]["max_new_tokens"], pad_token_id=PAD,
                    return_dict_in_generate=True, output_scores=True, **case["options"])  # fmt: skip
     assert out.sequences.tolist() == case["sequences"]
     torch.testing.assert_close(out.sequences_scores, torch.tensor(case["sequences_scores"]), atol=1e-5, rtol=1e-5)
@@ -60,11 +48,11 @@ def test_recorded_cases_exercise_eos_and_diversity():
     assert len({tuple(row) for row in first["sequences"][:n]}) == n
 
 
-def test_groups_differ_more_with_a_larger_penalty(ours):
+def test_groups_differ_more_with_a_larger_penalty(reference_gpt2):
     """Property: the first generated token of each group's best beam; with a large penalty every
     group is pushed off the tokens earlier groups took, so the groups' first tokens are distinct."""
     ids, mask = prompts()
-    out = generate(ours, ids, attention_mask=mask, max_new_tokens=1, pad_token_id=PAD, num_beams=4, num_beam_groups=4,
+    out = generate(reference_gpt2, ids, attention_mask=mask, max_new_tokens=1, pad_token_id=PAD, num_beams=4, num_beam_groups=4,
                    diversity_penalty=100.0, num_return_sequences=4)  # fmt: skip
     firsts = out[:, -1].view(3, 4)
     assert all(len(set(row.tolist())) == 4 for row in firsts)
@@ -95,9 +83,9 @@ def test_hypotheses_keep_the_best_and_stop_by_hand():
         (dict(num_beams=4, num_beam_groups=2, diversity_penalty=1.0, do_sample=True), "num_beam_groups"),
     ],
 )
-def test_invalid_group_options(ours, options, name):
+def test_invalid_group_options(reference_gpt2, options, name):
     with pytest.raises(ConfigError, match=name):
-        generate(ours, prompts()[0], **options)
+        generate(reference_gpt2, prompts()[0], **options)
 
 
 @pytest.mark.parametrize(
@@ -105,8 +93,8 @@ def test_invalid_group_options(ours, options, name):
     [dict(num_beam_groups=2, diversity_penalty=1.0), dict(force_words_ids=[[30, 31], [9]])],
     ids=["group", "constrained"],
 )
-def test_cached_equals_uncached(ours, options):
+def test_cached_equals_uncached(reference_gpt2, options):
     """The KV cache is reordered with the parents the loops pick: same result as recomputing everything."""
     ids, mask = prompts()
     common = dict(attention_mask=mask, max_new_tokens=8, pad_token_id=PAD, num_beams=4, eos_token_id=12, **options)
-    assert torch.equal(generate(ours, ids, use_cache=True, **common), generate(ours, ids, use_cache=False, **common))
+    assert torch.equal(generate(reference_gpt2, ids, use_cache=True, **common), generate(reference_gpt2, ids, use_cache=False, **common))

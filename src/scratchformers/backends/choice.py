@@ -57,10 +57,6 @@ _measured: dict[str, dict] = {}  # class name -> {"choice", "us"} measured or lo
 _loaded_for: set[str] = set()  # machine keys whose disk entries are already in _chosen
 
 
-def cache_dir() -> Path:
-    return cache_root()
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -187,12 +183,12 @@ def clear(memory_only: bool = True) -> None:
         _measured.clear()
         _loaded_for.clear()
         if not memory_only:
-            (cache_dir() / FILE_NAME).unlink(missing_ok=True)
+            (cache_root() / FILE_NAME).unlink(missing_ok=True)
 
 
 def _read() -> dict:
     try:
-        data = json.loads((cache_dir() / FILE_NAME).read_text())
+        data = json.loads((cache_root() / FILE_NAME).read_text())
         return data if isinstance(data, dict) and isinstance(data.get("machines"), dict) else {"machines": {}}
     except (OSError, ValueError):  # missing, unreadable or corrupt: measure again
         return {"machines": {}}
@@ -217,7 +213,7 @@ def _load(machine: str, threads: int) -> None:
 
 def _save(machine: str, name: str, entry: dict) -> None:
     """Merge one entry into the file: read, update, write a temporary file, rename it over."""
-    folder = cache_dir()
+    folder = cache_root()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         data = _read()
