@@ -12,12 +12,13 @@ import torch.nn.functional as F
 
 import scratchformers as sf
 from scratchformers import backends
-from scratchformers.backends import choice, kernels
+from scratchformers.backends import choice, kernels, native
 
 
 def test_buckets_are_powers_of_two_and_a_single_row_stands_alone():
     assert [choice.bucket(n) for n in (1, 2, 3, 4, 5, 64, 65, 4096)] == [1, 2, 4, 4, 8, 64, 128, 4096]
-    assert kernels.candidates("fwd", 1)[-1] == "mv" and "mv" not in kernels.candidates("fwd", 2)
+    assert "mv" in kernels.candidates("fwd", 1) and "mv" not in kernels.candidates("fwd", 2)
+    assert "c" not in kernels.candidates("fwd", 2) and "c" not in kernels.candidates("dx", 1)
     assert "mv" not in kernels.candidates("dx", 1) and kernels.candidates("dw", 8)[0] == "mkl"
 
 
@@ -110,10 +111,12 @@ def _gpt():
     return sf.GPT(sf.GPTConfig(vocab_size=100, max_positions=64, num_layers=2, num_heads=4, d_model=32)).eval()
 
 
-@pytest.mark.parametrize("kernel", ["mkl", "onednn", "mv", None])
+@pytest.mark.parametrize("kernel", ["mkl", "onednn", "mv", "c", None])
 def test_every_kernel_gives_the_plain_losses_gradients_and_tokens(kernel):
     if kernel == "onednn" and not kernels.ONEDNN_LINEAR:
         pytest.skip("oneDNN's linear op is not in this build")
+    if kernel == "c" and not native.available():
+        pytest.skip("no C compiler here: the C matrix-vector kernel cannot be built")
     ref = _gpt()
     fast = backends.optimize(copy.deepcopy(ref))
     ids = torch.randint(0, 100, (3, 30))

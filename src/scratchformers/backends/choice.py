@@ -20,7 +20,7 @@ samples is kept), and another kernel is chosen only when it is faster by more th
 measurement costs milliseconds per shape class (a few hundred at most, capped by ``BUDGET_S``);
 a model's first step pays it, later processes on the same machine read it from disk.
 
-``SCRATCHFORMERS_GEMM=mkl|onednn|mv`` (or :func:`forced`) pins one kernel wherever it applies.
+``SCRATCHFORMERS_GEMM=mkl|onednn|mv|c`` (or :func:`forced`) pins one kernel wherever it applies.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ SAMPLES = 7  # interleaved samples per candidate (the minimum is kept)
 SAMPLE_S = 5e-4  # a sample repeats the call until it lasts at least this long (small shapes)
 BUDGET_S = 0.3  # stop sampling one shape class after this long (at least 3 samples each)
 MAX_FLOPS = 2e9  # measure a large class on fewer rows (same shape of weight) to bound the cost
+# Operands are rotated over copies filling at least this many bytes, more than a CPU's last-level
+# cache: a model's weights stream from memory at every step, so timing one matrix that sits in cache
+# would favour the kernel that is fastest on cached data (a 768x768 single-row product: MKL looked as
+# fast as oneDNN in cache, and is 2x slower streaming from memory).
+WORKING_SET_BYTES = 96 << 20
+MAX_COPIES = 64
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 FILE_NAME = "gemm_choices.json"
 
@@ -146,25 +152,30 @@ def _example(op: str, rows: int, out_features: int, in_features: int, bias: bool
 
 def measure(op: str, rows: int, out_features: int, in_features: int, bias: bool, names: list[str]) -> dict[str, float]:
     """Seconds per call of each candidate on random float32 inputs of this shape (the minimum of
-    interleaved samples). A class above ``MAX_FLOPS`` per call is timed on fewer rows."""
+    interleaved samples), rotating over copies of the operands larger than the CPU's cache. A class
+    above ``MAX_FLOPS`` per call is timed on fewer rows."""
     while rows > 64 and 2 * rows * out_features * in_features > MAX_FLOPS:
         rows //= 2
-    args = _example(op, rows, out_features, in_features, bias)
+    example = _example(op, rows, out_features, in_features, bias)
+    size = sum(t.numel() * t.element_size() for t in example if t is not None)
+    copies = max(1, min(MAX_COPIES, -(-WORKING_SET_BYTES // size)))  # ceil: fill the working set
+    operands = [example] + [tuple(t.clone() if t is not None else None for t in example) for _ in range(copies - 1)]
     with torch.inference_mode():
-        calls = {name: (lambda f=kernels.KERNELS[op][name]: f(*args)) for name in names}
-        for call in calls.values():  # warm-up: first-call set-up (oneDNN primitive cache, allocator)
-            call()
+        kernels_by_name = {name: kernels.KERNELS[op][name] for name in names}
+        for kernel in kernels_by_name.values():  # warm-up: first-call set-up (oneDNN primitive cache, allocator)
+            kernel(*example)
         start = time.perf_counter()
-        calls[kernels.REFERENCE]()
-        once = max(time.perf_counter() - start, 1e-7)
-        repeat = max(1, min(1000, int(SAMPLE_S / once)))
-        best = dict.fromkeys(calls, float("inf"))
+        for args in operands:
+            kernels_by_name[kernels.REFERENCE](*args)
+        once = max((time.perf_counter() - start) / copies, 1e-7)
+        repeat = max(copies, min(1000, int(SAMPLE_S / once)))  # each sample streams every copy
+        best = dict.fromkeys(kernels_by_name, float("inf"))
         began = time.perf_counter()
         for sample in range(SAMPLES):
-            for name, call in calls.items():
+            for name, kernel in kernels_by_name.items():
                 start = time.perf_counter()
-                for _ in range(repeat):
-                    call()
+                for i in range(repeat):
+                    kernel(*operands[i % copies])
                 best[name] = min(best[name], (time.perf_counter() - start) / repeat)
             if sample >= 2 and time.perf_counter() - began > BUDGET_S:
                 break

@@ -11,6 +11,8 @@
   AMD EPYC with AVX-512: 221 vs 490 GFLOPS for 4096x384x1536); elsewhere the two are close.
 - ``mv`` (forward, a single row): ``torch.addmv``, MKL's matrix-vector product, without the GEMM
   set-up of a one-row ``addmm``.
+- ``c`` (forward, a single row): the matrix-vector kernel of :mod:`scratchformers.backends.native`,
+  compiled once per machine where a C compiler exists.
 
 Which one runs for a given shape is measured, not assumed: :mod:`scratchformers.backends.choice`.
 """
@@ -21,6 +23,8 @@ import platform
 
 import torch
 import torch.nn.functional as F
+
+from scratchformers.backends import native
 
 
 def _probe() -> bool:
@@ -50,7 +54,7 @@ def _mv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tenso
     return out.unsqueeze(0)  # (1, out)
 
 
-FORWARD = {"mkl": F.linear, "onednn": onednn_gemm, "mv": _mv}
+FORWARD = {"mkl": F.linear, "onednn": onednn_gemm, "mv": _mv, "c": native.gemv}
 GRAD_INPUT = {"mkl": lambda g, w: g.mm(w), "onednn": lambda g, w: onednn_gemm(g, w.t(), None)}
 GRAD_WEIGHT = {"mkl": lambda g, x: g.t().mm(x), "onednn": lambda g, x: onednn_gemm(g.t(), x.t(), None)}
 KERNELS = {"fwd": FORWARD, "dx": GRAD_INPUT, "dw": GRAD_WEIGHT}
@@ -63,4 +67,6 @@ def candidates(op: str, rows: int) -> list[str]:
         names.append("onednn")
     if op == "fwd" and rows == 1:
         names.append("mv")
+        if native.available():
+            names.append("c")
     return names
