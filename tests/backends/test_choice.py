@@ -135,3 +135,19 @@ def test_every_kernel_gives_the_plain_losses_gradients_and_tokens(kernel):
             for _ in range(8):  # argmax over full passes of the plain model, no cache
                 want = torch.cat([want, ref(want).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
         assert torch.equal(sf.generate(fast, prompt, max_new_tokens=8), want)
+
+
+def test_measurement_streams_operands_larger_than_the_cache(monkeypatch):
+    """A decode step streams every weight from memory: the choice is timed over copies of the
+    operands filling WORKING_SET_BYTES, not on one matrix that stays in cache (regression: MKL was
+    chosen for 768x768 single-row products, 2x slower than oneDNN when streamed)."""
+    weights = set()
+
+    def spy(x, w, b):
+        weights.add(w.data_ptr())
+        return F.linear(x, w, b)
+
+    monkeypatch.setitem(kernels.KERNELS["fwd"], "mkl", spy)
+    choice.measure("fwd", 1, 64, 64, False, ["mkl"])
+    per_copy = (64 + 64 * 64) * 4  # x and w, float32
+    assert len(weights) == min(choice.MAX_COPIES, -(-choice.WORKING_SET_BYTES // per_copy))
