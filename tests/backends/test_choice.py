@@ -151,3 +151,19 @@ def test_measurement_streams_operands_larger_than_the_cache(monkeypatch):
     choice.measure("fwd", 1, 64, 64, False, ["mkl"])
     per_copy = (64 + 64 * 64) * 4  # x and w, float32
     assert len(weights) == min(choice.MAX_COPIES, -(-choice.WORKING_SET_BYTES // per_copy))
+
+
+def test_a_training_plan_must_save_more_than_its_autograd_node_costs(monkeypatch):
+    """oneDNN a few microseconds faster than MKL is not worth a Python autograd node (~50 us per
+    forward+backward): the layer stays on F.linear's own node unless the measured saving is larger."""
+    overhead = choice.node_overhead()
+    assert 0 < overhead < 1e-3  # a Python node costs something, far less than a millisecond
+    monkeypatch.setattr(choice, "kernel_name", lambda op, *a: "onednn")
+    for saving_each, expected in ((overhead / 10, ("mkl",) * 3), (overhead, ("onednn",) * 3)):
+        choice.clear()
+        for op, bias in (("fwd", True), ("dx", False), ("dw", False)):
+            us = {"mkl": 500.0, "onednn": 500.0 - saving_each * 1e6}
+            choice._measured[choice.class_name(op, 64, 96, 32, bias)] = {"choice": "onednn", "us": us}
+        assert choice.training_plan(64, 96, 32, True) == expected
+    with choice.forced("onednn"):
+        assert choice.training_plan(64, 96, 32, True) == ("onednn",) * 3  # forced is forced

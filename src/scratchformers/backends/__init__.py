@@ -5,8 +5,10 @@
     with scratchformers.backends.optimized(model): ...  # only for the block
 
 - ``onednn``: every ``nn.Linear`` becomes :class:`OneDNNLinear`: each float32 CPU GEMM runs on the
-  kernel measured fastest for its shape here (MKL, oneDNN, matrix-vector; :mod:`.choice`, cached in
-  ``~/.cache/scratchformers``), ``F.linear`` wherever that does not apply (e.g. the doctor's tracer).
+  kernel measured fastest for its shape here (MKL, oneDNN, MKL's matrix-vector product, and for a
+  single row the C matrix-vector kernel of :mod:`.native`, built once per machine; :mod:`.choice`,
+  cached in ``~/.cache/scratchformers``), ``F.linear`` wherever that does not apply (e.g. the
+  doctor's tracer).
 - ``dropout``: every ``nn.Dropout`` becomes :class:`FastDropout` (a cheaper Bernoulli mask).
 - ``fused_qkv``: every :class:`~scratchformers.nn.MultiHeadAttention` becomes
   :class:`FusedQKVAttention` (Q, K, V from one stacked GEMM over many tokens and in cached decoding).
@@ -18,7 +20,7 @@
 float32 rounding (tests/backends).
 """
 
-from scratchformers.backends import choice
+from scratchformers.backends import choice, native
 from scratchformers.backends.dropout import FastDropout
 from scratchformers.backends.fused_qkv import FUSED_QKV_MIN_TOKENS, FusedQKVAttention
 from scratchformers.backends.gemv import GEMV_MIN_WEIGHT, gemv_kernel, single_row_kernels
@@ -33,6 +35,7 @@ __all__ = [
     "FusedQKVAttention",
     "OneDNNLinear",
     "choice",
+    "native",
     "gemv_kernel",
     "is_optimized",
     "linear",

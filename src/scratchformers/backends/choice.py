@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -61,6 +62,7 @@ _lock = threading.Lock()
 _chosen: dict[tuple, str] = {}  # (threads, op, bucket, out, in, bias) -> kernel name
 _measured: dict[str, dict] = {}  # class name -> {"choice", "us"} measured or loaded in this process
 _loaded_for: set[str] = set()  # machine keys whose disk entries are already in _chosen
+_plans: dict[tuple, tuple] = {}  # (threads, bucket, out, in, bias, measured plan) -> the plan used in training
 
 
 def cpu_model() -> str:
@@ -113,6 +115,67 @@ def kernel_name(op: str, rows: int, out_features: int, in_features: int, bias: b
         with _lock:
             name = _choose(key, names)
     return name
+
+
+def training_plan(rows: int, out_features: int, in_features: int, bias: bool) -> tuple[str, str, str]:
+    """The kernels of a training layer's three GEMMs (forward, dL/dx, dL/dW), or all ``mkl`` when
+    the measured saving is smaller than what the custom autograd node costs (:func:`node_overhead`):
+    a kernel a few microseconds faster is not worth 50 us of Python per step. A forced kernel
+    (:func:`forced`) is used as forced."""
+    plan = (
+        kernel_name("fwd", rows, out_features, in_features, bias),
+        kernel_name("dx", rows, out_features, in_features, False),
+        kernel_name("dw", rows, out_features, in_features, False),
+    )
+    if plan == (kernels.REFERENCE,) * 3 or _FORCED.get() is not None:
+        return plan
+    key = (torch.get_num_threads(), bucket(rows), out_features, in_features, bias, plan)
+    decided = _plans.get(key)
+    if decided is None:
+        saving = 0.0
+        for op, name, has_bias in zip(("fwd", "dx", "dw"), plan, (bias, False, False)):
+            us = _measured.get(class_name(op, bucket(rows), out_features, in_features, has_bias), {}).get("us", {})
+            if name in us and kernels.REFERENCE in us:
+                saving += (us[kernels.REFERENCE] - us[name]) * 1e-6
+        decided = plan if saving > node_overhead() else (kernels.REFERENCE,) * 3
+        _plans[key] = decided
+    return decided
+
+
+class _ProbeLinear(torch.autograd.Function):
+    """A linear layer as a Python autograd node, the same GEMMs as F.linear: its extra time is the
+    node's own cost."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        return torch.nn.functional.linear(x, w, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return g.mm(w), g.t().mm(x), g.sum(0)
+
+
+@functools.cache
+def node_overhead() -> float:
+    """Seconds a custom autograd Function costs over ``F.linear``'s own node per forward+backward,
+    measured once per process on a layer small enough for the GEMMs not to count (about 47 us on
+    a 2-core AMD EPYC)."""
+    x = torch.randn(8, 16, requires_grad=True)
+    w, b = torch.randn(16, 16, requires_grad=True), torch.randn(16, requires_grad=True)
+    calls = {
+        "plain": lambda: torch.nn.functional.linear(x, w, b).sum().backward(),
+        "node": lambda: _ProbeLinear.apply(x, w, b).sum().backward(),
+    }
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(5):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(40):
+                call()
+            best[name] = min(best[name], (time.perf_counter() - start) / 40)
+    return max(0.0, best["node"] - best["plain"])
 
 
 def _choose(key: tuple, names: list[str]) -> str:
@@ -192,6 +255,7 @@ def clear(memory_only: bool = True) -> None:
     with _lock:
         _chosen.clear()
         _measured.clear()
+        _plans.clear()
         _loaded_for.clear()
         if not memory_only:
             (cache_root() / FILE_NAME).unlink(missing_ok=True)

@@ -23,6 +23,7 @@ import weakref
 
 import torch
 
+from scratchformers.backends import attention_choice
 from scratchformers.backends.dropout import applies, attention_with_dropout
 from scratchformers.backends.onednn import linear
 from scratchformers.nn.attention import MultiHeadAttention, scaled_dot_product_attention
@@ -51,11 +52,17 @@ class FusedQKVAttention(MultiHeadAttention):
     @staticmethod
     def _attend(q, k, v, mask=None, *, is_causal=False, dropout_p=0.0, return_weights=False):
         """Training with attention dropout, no mask (or causal over equal lengths): the cheaper
-        dropout mask of :mod:`scratchformers.backends.dropout`; everything else the plain function."""
+        dropout mask of :mod:`scratchformers.backends.dropout`; without dropout, the explicit math
+        where it was measured faster (:mod:`scratchformers.backends.attention_choice`); everything
+        else the plain function."""
         if dropout_p > 0 and mask is None and not return_weights and applies(q) and (
             not is_causal or q.shape[-2] == k.shape[-2]
         ) and q.shape[-1] == k.shape[-1] and k.shape[-2] == v.shape[-2]:
             return attention_with_dropout(q, k, v, dropout_p, is_causal)
+        if dropout_p == 0 and mask is None and not return_weights and q.shape == k.shape == v.shape and (
+            attention_choice.applies(q, k, is_causal) and attention_choice.math_is_faster(q, k, is_causal)
+        ):
+            return attention_choice.math_attention(q, k, v, is_causal)  # short sequences: measured faster
         return scaled_dot_product_attention(
             q, k, v, mask, is_causal=is_causal, dropout_p=dropout_p, return_weights=return_weights
         )

@@ -1,13 +1,13 @@
 """Compiled matrix-vector kernels for single-row float32 CPU inference (a decode step at batch 1).
 
 A single row at inference is a matrix-vector product, bound by how fast the weights stream from
-memory, and oneDNN's GEMM is not at its best there (36 GB/s over a GPT-2 step where a plain sum
-streams 73). Inside ``single_row_kernels()`` (``generate(..., compile_kernels=True)``) such rows go
-through a row-wise dot-product kernel that inductor generates for each weight shape
-(``(W * x).sum(-1) + b``): 12.1-12.9 instead of 14.4-14.7 ms for the 49 matmuls of a GPT-2 step.
-Building the kernels costs seconds once per process (about 3 s for GPT-2's five shapes with
-inductor's disk cache warm, about 11 s the first time on a machine), which is why it is not the
-default. Weights under ``GEMV_MIN_WEIGHT`` elements keep the oneDNN path (they sit in cache, where
+memory. The default path already has a kernel for it, built once per machine
+(:mod:`scratchformers.backends.native`, chosen by measurement). Inside ``single_row_kernels()``
+(``generate(..., compile_kernels=True)``) such rows go instead through a row-wise dot-product
+kernel that inductor generates for each weight shape (``(W * x).sum(-1) + b``, the row length a
+compile-time constant). Building these costs seconds once per process (about 3 s for GPT-2's five
+shapes with inductor's disk cache warm, about 11 s the first time on a machine), which is why it is
+opt-in; on the machines measured it streams at about the speed of the default C kernel. Weights under ``GEMV_MIN_WEIGHT`` elements keep the oneDNN path (they sit in cache, where
 call overhead matters more), and so does everything if inductor cannot compile here (no C++
 compiler). Only layers turned into :class:`~scratchformers.backends.onednn.OneDNNLinear` (by
 :func:`scratchformers.backends.optimize`) consult it.

@@ -4,7 +4,8 @@ y = x W^T + b, exactly ``nn.Linear`` (same parameters, names, init, state dict; 
 ``nn.Linear``), with one difference: each of the three GEMMs of a float32 layer on an x86 CPU
 (forward y, backward dL/dx and dL/dW) runs on the kernel measured fastest for its shape class on
 this machine (:mod:`scratchformers.backends.choice`): MKL as PyTorch does, oneDNN
-(``torch.ops.mkldnn._linear_pointwise``), or MKL's matrix-vector product for a single row. On an
+(``torch.ops.mkldnn._linear_pointwise``), or for a single row MKL's matrix-vector product or the C
+kernel of :mod:`scratchformers.backends.native` (compiled once per machine). On an
 AMD EPYC with AVX-512, oneDNN wins by 2x (MKL leaves its best code path unused there); under AVX2
 the two are close and MKL often wins, so the choice is measured, never assumed. Where MKL wins all
 three GEMMs in training, ``F.linear`` runs with PyTorch's own autograd node. Results agree with
@@ -125,15 +126,6 @@ def _fast_path(x: torch.Tensor, weight: torch.Tensor) -> bool:
     return torch.compiler.is_compiling() or not torch._C._is_torch_function_mode_enabled()
 
 
-def _training_plan(rows: int, weight: torch.Tensor, has_bias: bool) -> tuple[str, str, str]:
-    out_features, in_features = weight.shape
-    return (
-        choice.kernel_name("fwd", rows, out_features, in_features, has_bias),
-        choice.kernel_name("dx", rows, out_features, in_features, False),
-        choice.kernel_name("dw", rows, out_features, in_features, False),
-    )
-
-
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` on the kernel measured fastest for this shape class here
     (:mod:`scratchformers.backends.choice`), for float32 CPU tensors (see the module docstring)."""
@@ -143,7 +135,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         return _linear_op(x, weight, bias)
     rows = x.numel() // x.shape[-1]
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)):
-        plan = _training_plan(rows, weight, bias is not None)
+        plan = choice.training_plan(rows, weight.shape[0], weight.shape[1], bias is not None)
         if plan == ("mkl", "mkl", "mkl"):
             return F.linear(x, weight, bias)  # PyTorch's own autograd node: no custom-Function overhead
         return _OneDNNLinear.apply(x, weight, bias, plan)
