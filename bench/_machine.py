@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from scratchformers.backends import kernels, native
+
 ISA_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 FLAGS_OF_INTEREST = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
                      "avx512_bf16", "amx_bf16", "amx_tile")
@@ -43,8 +45,6 @@ def _best_seconds(fn, repeats: int) -> float:
 
 def gemm_gflops(repeats: int = 10) -> dict[str, float]:
     """GFLOPS of one float32 GEMM (``GEMM_SHAPE``) on MKL (F.linear) and on oneDNN (best of repeats)."""
-    from scratchformers.backends import kernels
-
     rows, d_in, d_out = GEMM_SHAPE
     g = torch.Generator().manual_seed(0)
     x, w = torch.randn(rows, d_in, generator=g), torch.randn(d_out, d_in, generator=g)
@@ -58,15 +58,22 @@ def gemm_gflops(repeats: int = 10) -> dict[str, float]:
 
 
 def bandwidth_gbs(megabytes: int = 256, repeats: int = 5) -> dict[str, float]:
-    """GB/s reading a large float32 tensor (a sum: how matrix-vector products stream weights) and
-    copying one (read + write)."""
+    """GB/s reading a large float32 tensor, the best of two readers: a sum, and a matrix-vector
+    product with the C kernel of scratchformers.backends.native (where it is built: how a decode
+    step streams its weights, and it reads faster than torch's sum on some CPUs); and copying one
+    (read + write)."""
     n = megabytes * 2**20 // 4
     a, b = torch.ones(n), torch.empty(n)
     nbytes = a.numel() * 4
     with torch.inference_mode():
-        read = nbytes / _best_seconds(lambda: a.sum(), repeats) / 1e9
+        read_sum = nbytes / _best_seconds(lambda: a.sum(), repeats) / 1e9
+        read = read_sum
+        if native.available():
+            rows = a.view(-1, 1024)  # (n / 1024, 1024) weights, one input row
+            x = torch.ones(1, 1024)
+            read = max(read, nbytes / _best_seconds(lambda: native.gemv(x, rows, None), repeats) / 1e9)
         copy = 2 * nbytes / _best_seconds(lambda: b.copy_(a), repeats) / 1e9
-    return {"read": read, "copy": copy}
+    return {"read": read, "read_sum": read_sum, "copy": copy}
 
 
 def probe(quick: bool = False) -> dict:
