@@ -231,3 +231,24 @@ def test_each_projection_runs_once(seq):
         getattr(attn, f"{name}_proj").register_forward_hook(lambda *_, n=name: calls.__setitem__(n, calls[n] + 1))
     attn(torch.randn(3, seq, 32), is_causal=True)
     assert calls == {"q": 1, "k": 1, "v": 1}
+
+
+@pytest.mark.parametrize("path", ["fused", "mask", "weights"])
+def test_grouped_kv_heads_equal_repeated_heads(path):
+    """k/v with fewer heads (GQA) give what repeating each K/V head for its query heads gives,
+    on the fused path (no copies), with a mask and with the weights returned."""
+    from scratchformers.nn.attention import scaled_dot_product_attention
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 8, 5, 16), torch.randn(2, 2, 5, 16), torch.randn(2, 2, 5, 16)
+    kw = {"is_causal": True}
+    if path == "mask":
+        kw = {"mask": torch.rand(2, 1, 5, 5) > 0.3}
+    if path == "weights":
+        kw["return_weights"] = True
+    got = scaled_dot_product_attention(q, k, v, **kw)
+    want = scaled_dot_product_attention(q, k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1), **kw)
+    for a, b in zip(got if path == "weights" else [got], want if path == "weights" else [want]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ShapeError, match="multiple of the K/V heads"):
+        scaled_dot_product_attention(q, torch.randn(2, 3, 5, 16), torch.randn(2, 3, 5, 16))

@@ -55,7 +55,7 @@ class FusedQKVAttention(MultiHeadAttention):
         dropout mask of :mod:`scratchformers.backends.dropout`; without dropout, the explicit math
         where it was measured faster (:mod:`scratchformers.backends.attention_choice`); everything
         else the plain function."""
-        if dropout_p > 0 and mask is None and not return_weights and applies(q) and (
+        if dropout_p > 0 and mask is None and not return_weights and applies(q) and q.shape[:-2] == k.shape[:-2] and (
             not is_causal or q.shape[-2] == k.shape[-2]
         ) and q.shape[-1] == k.shape[-1] and k.shape[-2] == v.shape[-2]:
             return attention_with_dropout(q, k, v, dropout_p, is_causal)

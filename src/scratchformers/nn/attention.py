@@ -36,6 +36,19 @@ def _unblock_empty_rows(mask: torch.Tensor, valid: torch.Tensor) -> torch.Tensor
     return mask.masked_fill(~valid, 0.0)
 
 
+def _sdpa_takes_gqa() -> bool:
+    """torch >= 2.5: SDPA takes K/V with fewer heads than Q (``enable_gqa``), without copies."""
+    try:
+        F.scaled_dot_product_attention(torch.zeros(1, 2, 1, 2), torch.zeros(1, 1, 1, 2), torch.zeros(1, 1, 1, 2),
+                                       enable_gqa=True)
+        return True
+    except (TypeError, RuntimeError):
+        return False
+
+
+_SDPA_GQA = _sdpa_takes_gqa()
+
+
 def scaled_dot_product_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -48,6 +61,7 @@ def scaled_dot_product_attention(
     return_weights: bool = False,
 ):
     """Attention over the last two dims: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv).
+    k and v may have fewer heads (dim -3) than q, a divisor of them (grouped-query attention).
 
     ``mask``: boolean (True = may attend) or float additive, broadcastable to (..., Tq, Tk).
     ``is_causal``: query i sees keys up to ``Tk - Tq + i`` (bottom-right aligned, as a KV cache
@@ -71,6 +85,15 @@ def scaled_dot_product_attention(
         )
     if q.dtype != k.dtype or q.dtype != v.dtype:
         raise ShapeError(f"q, k, v dtypes differ: {q.dtype}, {k.dtype}, {v.dtype}; cast them to one dtype.")
+    groups = 1
+    if q.dim() >= 3 and k.dim() >= 3 and k.shape[-3] != q.shape[-3] and k.shape[-3] > 1:
+        if q.shape[-3] % k.shape[-3] or k.shape[-3] != v.shape[-3]:
+            raise ShapeError(f"q has {q.shape[-3]} heads and k/v {k.shape[-3]}/{v.shape[-3]}: grouped-query "
+                             "attention needs the query heads to be a multiple of the K/V heads")
+        groups = q.shape[-3] // k.shape[-3]
+        if mask is not None or return_weights or not _SDPA_GQA:  # the explicit path wants every head
+            k, v = k.repeat_interleave(groups, dim=-3), v.repeat_interleave(groups, dim=-3)  # (..., H, Tk, d)
+            groups = 1
     t_q, t_k = q.shape[-2], k.shape[-2]
     if mask is not None:
         batch_shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
@@ -115,8 +138,9 @@ def scaled_dot_product_attention(
         out = torch.matmul(dropped, v)  # (..., Tq, dv)
         return out, weights
 
+    gqa = {"enable_gqa": True} if groups > 1 else {}  # each K/V head serves `groups` query heads
     out = F.scaled_dot_product_attention(
-        q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=fused_causal, scale=scale
+        q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=fused_causal, scale=scale, **gqa
     )
     if valid is not None:
         out = out.masked_fill(~valid, 0.0)
@@ -233,10 +257,8 @@ class MultiHeadAttention(nn.Module):
                 q, k = rope(q, k, position_ids)
             if kv_cache is not None:
                 k, v = kv_cache.update(k, v)  # (B, Hkv, T_past + Tq, hd)
-        if self.num_kv_heads != self.num_heads:
-            group = self.num_heads // self.num_kv_heads
-            k = k.repeat_interleave(group, dim=1)  # (B, Hkv, Tk, hd) -> (B, H, Tk, hd)
-            v = v.repeat_interleave(group, dim=1)
+        # With num_kv_heads < num_heads, k and v keep their Hkv heads: the attention function
+        # lets each serve num_heads // num_kv_heads query heads (GQA).
         dropout_p = self.dropout if self.training else 0.0
         result = self._attend(
             q, k, v, mask, is_causal=is_causal and not cross, dropout_p=dropout_p, return_weights=need_weights
