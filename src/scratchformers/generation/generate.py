@@ -138,14 +138,15 @@ def generate(
       ``sum logp / generated_len ** length_penalty`` and ``early_stopping`` True/False/"never".
       ``num_beam_groups`` + ``diversity_penalty``: diverse (group) beam search;
       ``force_words_ids``: constrained beam search (every phrase in the output).
-    - The model runs with :func:`scratchformers.backends.optimize` applied for the call (oneDNN
-      GEMMs, stacked Q/K/V for decode steps; the same tokens as the plain model).
+    - The model runs with :func:`scratchformers.backends.optimize` applied for the call (each
+      matmul on the kernel measured fastest here, stacked Q/K/V for decode steps; the same tokens
+      as the plain model).
     - ``compile_kernels=True``: single-row decode steps (batch 1, greedy or sampling) on a float32
-      CPU model use matrix-vector kernels compiled by inductor
-      (:func:`scratchformers.backends.single_row_kernels`): 15-30% faster per token (GPT-2,
-      SmolLM2), for a one-time cost of seconds per process. Worth it for long or repeated
-      generation; tokens can differ from the default path only where two logits tie to float32
-      rounding.
+      CPU model use matrix-vector kernels compiled by inductor per weight shape
+      (:func:`scratchformers.backends.single_row_kernels`), for a cost of seconds per process. The
+      default path already streams single rows through a kernel compiled once per machine
+      (:mod:`scratchformers.backends.native`, where measured faster), so this rarely pays; tokens
+      can differ from the default path only where two logits tie to float32 rounding.
     - Non-finite logits raise :class:`~scratchformers.generation.nonfinite.NonFiniteLogitsError`
       naming the step and the first module whose output is non-finite.
     """
