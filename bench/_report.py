@@ -14,7 +14,7 @@ import json
 import platform
 from pathlib import Path
 
-KNOWN = ("ours", "peer", "unit", "ratio", "target", "flops_per_unit", "bytes_per_unit")
+KNOWN = ("ours", "peer", "unit", "ratio", "target", "flops_per_unit", "bytes_per_unit", "peer_bytes_per_unit")
 
 
 def normalise(row: dict) -> dict:
@@ -27,7 +27,8 @@ def normalise(row: dict) -> dict:
     notes = ", ".join(f"{k}={v}" for k, v in row.items() if k not in KNOWN)
     return {"ours": float(row["ours"]), "peer": float(row["peer"]), "ratio": float(row["ratio"]),
             "unit": row.get("unit") or "", "target": row.get("target"), "notes": notes,
-            "flops_per_unit": row.get("flops_per_unit"), "bytes_per_unit": row.get("bytes_per_unit")}
+            "flops_per_unit": row.get("flops_per_unit"), "bytes_per_unit": row.get("bytes_per_unit"),
+            "peer_bytes_per_unit": row.get("peer_bytes_per_unit") or row.get("bytes_per_unit")}
 
 
 def met(row: dict | None) -> str:
@@ -44,7 +45,7 @@ def limit_fraction(row: dict, probe: dict) -> str:
     if row.get("bytes_per_unit"):
         bandwidth = probe["bandwidth_gbs"]["read"] * 1e9
         return (f"{row['ours'] * row['bytes_per_unit'] / bandwidth:.0%} / "
-                f"{row['peer'] * row['bytes_per_unit'] / bandwidth:.0%} BW")
+                f"{row['peer'] * (row.get('peer_bytes_per_unit') or row['bytes_per_unit']) / bandwidth:.0%} BW")
     return ""
 
 
@@ -90,14 +91,16 @@ def write_report(columns: dict, quick: bool, out_dir: Path, command: str, note: 
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "benchmarks.md"
     names = list(columns)
-    lines = ["# Benchmarks", "", f"Produced by `{command}`. Every script times us and the peer tool side by side in "
+    lines = ["# Benchmarks", "", f"Produced by {command}. Every script times us and the peer tool side by side in "
              "the same process; each column is a separate process (the `avx2` column under AVX2 emulation).", ""]
     if note:
         lines += [f"**Note:** {note}", ""]
     lines += machine_lines(columns)
     lines += ["", "Ratio = our speed / peer speed (above 1: we are faster). `met` needs the target in every column. "
               "`limit`: achieved fraction of the machine's limit in that column, ours / peer (training: model "
-              "FLOPs/s vs the best GEMM GFLOPS; decoding: weight bytes streamed per second vs read bandwidth).", ""]
+              "FLOPs/s vs the best GEMM GFLOPS; decoding: weight bytes streamed per second vs read bandwidth, the "
+              "bytes each side streams: llama.cpp's are the GGUF file's). Available bandwidth on a shared host "
+              "varies over seconds, so a fraction is against the column's probe, not the instant of the row.", ""]
     scripts = list(dict.fromkeys(s for c in columns.values() for s in c.get("results", {})))
     for script in scripts:
         secs = " + ".join(f"{columns[n].get('seconds', {}).get(script, 0):.0f}" for n in names)

@@ -112,7 +112,9 @@ def main(argv=None) -> dict:
           f"(Q4_1), ratio {ours_tps / peer_tps:.2f}; first {agree} tokens agree")
     return {"SmolLM2-135M greedy vs llama.cpp (Q4_1 GGUF)": {
         "ours": round(ours_tps, 2), "peer": round(peer_tps, 2), "ratio": round(ours_tps / peer_tps, 3), "target": None,
-        "unit": "tokens/s", "bytes_per_unit": weight_bytes(model), "tokens_agree": f"{agree}/{new_tokens}"}}
+        "unit": "tokens/s", "bytes_per_unit": weight_bytes(model),
+        "peer_bytes_per_unit": gguf.stat().st_size,  # llama.cpp streams the quantised blocks: about the file
+        "tokens_agree": f"{agree}/{new_tokens}"}}
 
 
 if __name__ == "__main__":

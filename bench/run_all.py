@@ -111,10 +111,10 @@ def main(argv=None) -> int:
     out_dir = Path(args.out) if args.out else (ROOT / "runs" / "bench-quick" if args.quick else ROOT / "docs")
     start = time.perf_counter()
     results = {name: run_column(name, selected, args.quick) for name in columns}
-    command = "python bench/run_all.py" + (" --quick" if args.quick else "") + (f" --only {args.only}" if only else "")
+    command = "`python bench/run_all.py" + (" --quick" if args.quick else "") + (f" --only {args.only}" if only else "") + "`"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     note = f"load average at the end: {load:.1f}" + (f"; {args.note}" if args.note else "")
-    write_report(results, args.quick, out_dir, command + (" (`make bench`)" if command == "python bench/run_all.py" else ""),
+    write_report(results, args.quick, out_dir, command + (" (`make bench`)" if command == "`python bench/run_all.py`" else ""),
                  note=note)
     failed = [f"{script} [{name}]" for name, column in results.items() for script in column["errors"]]
     print(f"total {time.perf_counter() - start:.0f} s")
