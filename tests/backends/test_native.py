@@ -2,6 +2,7 @@
 machine into the cache, for the instruction set torch runs with, and absent (never broken) where it
 cannot be built."""
 
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,17 @@ def test_a_failing_build_means_no_candidate(monkeypatch, tmp_path):
         assert not native.available()
     finally:
         native._library.cache_clear()
+
+
+@needs_compiler
+def test_a_library_others_can_write_is_rebuilt_not_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCHFORMERS_CACHE", str(tmp_path))
+    compiler = native._compiler()
+    vector_bytes, flags = native._build_flags()
+    path = native._build(compiler, vector_bytes, flags)
+    built = os.stat(path).st_mtime_ns
+    os.chmod(path, 0o666)  # group/world-writable: someone else could have replaced it
+    assert not native._trusted(path)
+    again = native._build(compiler, vector_bytes, flags)
+    assert again == path and native._trusted(again)
+    assert os.stat(again).st_mtime_ns >= built

@@ -95,7 +95,7 @@ def _build(compiler: str, vector_bytes: int, isa_flags: list[str]) -> str:
     digest = hashlib.sha256("\0".join([SOURCE, compiler, version, *flags]).encode()).hexdigest()[:16]
     folder = cache_root() / "kernels"
     target = folder / f"gemv-{digest}.so"
-    if target.exists():
+    if target.exists() and _trusted(target):
         return str(target)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as work:
@@ -106,6 +106,13 @@ def _build(compiler: str, vector_bytes: int, isa_flags: list[str]) -> str:
         subprocess.run([compiler, *flags, source, "-o", built], check=True, capture_output=True, timeout=120)
         os.replace(built, target)  # atomic: a concurrent process sees the whole file or none
     return str(target)
+
+
+def _trusted(path) -> bool:
+    """Load only a library this user built: owned by us, writable by nobody else (a shared cache
+    folder must not let another account plant code we would run)."""
+    info = os.stat(path)
+    return (not hasattr(os, "getuid") or info.st_uid == os.getuid()) and not info.st_mode & 0o022
 
 
 @functools.cache
