@@ -133,3 +133,18 @@ def test_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0 and "usage" in capsys.readouterr().out
+
+
+def test_env_names_the_cpu_kernels_and_a_missing_compiler(monkeypatch):
+    from scratchformers.backends import native
+    from scratchformers.doctor.env import cpu_kernels_finding
+
+    if native.available():
+        assert cpu_kernels_finding().status == "ok" and "C matrix-vector kernel" in cpu_kernels_finding().message
+    monkeypatch.setattr(native, "_compiler", lambda: None)
+    native._library.cache_clear()
+    try:
+        finding = cpu_kernels_finding()
+        assert finding.status == "warn" and "apt install gcc" in finding.fix and "MKL" in finding.message
+    finally:
+        native._library.cache_clear()
