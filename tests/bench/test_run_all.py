@@ -42,13 +42,21 @@ def test_discover_finds_the_scripts(run_all):
 def test_normalise_keeps_contract_rows_and_tolerates_hand_made_ones(run_all):
     row = run_all.normalise({"ours": 2.0, "peer": 4.0, "unit": "s", "ratio": 2.0, "target": 1.5})
     assert row == {"ours": 2.0, "peer": 4.0, "ratio": 2.0, "unit": "s", "target": 1.5, "notes": "",
-                   "flops_per_unit": None, "bytes_per_unit": None}
+                   "flops_per_unit": None, "bytes_per_unit": None, "peer_bytes_per_unit": None}
     hand = run_all.normalise({"ours": 5, "peer": 4, "ratio": 1.25, "target": None, "same_tokens": True})
     assert hand["unit"] == "" and hand["target"] is None and hand["notes"] == "same_tokens=True"
     assert run_all.met(hand) == "n/a"
     assert run_all.met(row) == "yes" and run_all.met({**row, "ratio": 1.0}) == "**no**"
     with pytest.raises(ValueError, match="ratio"):
         run_all.normalise({"ours": 1.0, "peer": 1.0})
+
+
+def test_a_peer_that_streams_other_bytes_gets_its_own_fraction(run_all):
+    """llama.cpp streams quantised blocks, we float32: each side's bandwidth fraction uses its bytes."""
+    row = run_all.normalise({"ours": 10.0, "peer": 40.0, "ratio": 0.25, "bytes_per_unit": 1e9,
+                             "peer_bytes_per_unit": 1.5e8})
+    probe = {"bandwidth_gbs": {"read": 20.0}}
+    assert run_all.limit_fraction(row, probe) == "50% / 30% BW"
 
 
 def _probe(capability, mkl, onednn, read):
