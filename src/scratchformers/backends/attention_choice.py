@@ -21,6 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from scratchformers.backends.choice import interleaved_min
 from scratchformers.backends.dropout import attention_with_dropout
 
 MARGIN = 0.05
@@ -78,13 +79,7 @@ def _measure(q_shape: tuple, k_shape: tuple, is_causal: bool) -> bool:
             return False
         calls["math"]()
         repeat = max(1, int(SAMPLE_S / max(once, 1e-6)))  # a sample lasts at least SAMPLE_S
-        best = dict.fromkeys(calls, float("inf"))
-        for _ in range(SAMPLES):
-            for name, call in calls.items():
-                start = time.perf_counter()
-                for _ in range(repeat):
-                    call()
-                best[name] = min(best[name], (time.perf_counter() - start) / repeat)
+        best = interleaved_min(calls, SAMPLES, repeat)
     return best["math"] < (1 - MARGIN) * best["fused"]
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import itertools
 import json
 import logging
 import os
@@ -168,13 +169,7 @@ def node_overhead() -> float:
         "plain": lambda: torch.nn.functional.linear(x, w, b).sum().backward(),
         "node": lambda: _ProbeLinear.apply(x, w, b).sum().backward(),
     }
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(5):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            for _ in range(40):
-                call()
-            best[name] = min(best[name], (time.perf_counter() - start) / 40)
+    best = interleaved_min(calls, samples=5, repeat=40)
     return max(0.0, best["node"] - best["plain"])
 
 
@@ -232,16 +227,30 @@ def measure(op: str, rows: int, out_features: int, in_features: int, bias: bool,
             kernels_by_name[kernels.REFERENCE](*args)
         once = max((time.perf_counter() - start) / copies, 1e-7)
         repeat = max(copies, min(1000, int(SAMPLE_S / once)))  # each sample streams every copy
-        best = dict.fromkeys(kernels_by_name, float("inf"))
-        began = time.perf_counter()
-        for sample in range(SAMPLES):
-            for name, kernel in kernels_by_name.items():
-                start = time.perf_counter()
-                for i in range(repeat):
-                    kernel(*operands[i % copies])
-                best[name] = min(best[name], (time.perf_counter() - start) / repeat)
-            if sample >= 2 and time.perf_counter() - began > BUDGET_S:
-                break
+        calls = {name: _rotating(kernel, operands) for name, kernel in kernels_by_name.items()}
+        return interleaved_min(calls, SAMPLES, repeat, BUDGET_S)
+
+
+def _rotating(kernel, operands: list):
+    """A call of ``kernel`` on the next copy of the operands at each call."""
+    copies = itertools.cycle(operands)
+    return lambda: kernel(*next(copies))
+
+
+def interleaved_min(calls: dict, samples: int, repeat: int, budget_s: float = float("inf")) -> dict[str, float]:
+    """Seconds per call of each function: they take turns (load from other processes hits all
+    alike), ``repeat`` calls a sample, the minimum over ``samples`` samples (or over at least three
+    once ``budget_s`` is spent)."""
+    best = dict.fromkeys(calls, float("inf"))
+    began = time.perf_counter()
+    for sample in range(samples):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(repeat):
+                call()
+            best[name] = min(best[name], (time.perf_counter() - start) / repeat)
+        if sample >= 2 and time.perf_counter() - began > budget_s:
+            break
     return best
 
 
