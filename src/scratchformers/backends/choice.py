@@ -63,7 +63,7 @@ _lock = threading.Lock()
 _chosen: dict[tuple, str] = {}  # (threads, op, bucket, out, in, bias) -> kernel name
 _measured: dict[str, dict] = {}  # class name -> {"choice", "us"} measured or loaded in this process
 _loaded_for: set[str] = set()  # machine keys whose disk entries are already in _chosen
-_plans: dict[tuple, tuple] = {}  # (threads, bucket, out, in, bias, measured plan) -> the plan used in training
+_plans: dict[tuple, tuple] = {}  # (threads, rows bucket, out, in, bias) -> the plan used in training
 
 
 def cpu_model() -> str:
@@ -105,16 +105,14 @@ def forced(name: str | None):
 def kernel_name(op: str, rows: int, out_features: int, in_features: int, bias: bool) -> str:
     """The kernel for this GEMM: forced, cached, loaded from disk, or measured now."""
     rows_bucket = bucket(rows)
-    names = kernels.candidates(op, rows_bucket)
     pinned = _FORCED.get()
     if pinned is not None:
-        return pinned if pinned in names else kernels.REFERENCE
-    threads = torch.get_num_threads()
-    key = (threads, op, rows_bucket, out_features, in_features, bias)
+        return pinned if pinned in kernels.candidates(op, rows_bucket) else kernels.REFERENCE
+    key = (torch.get_num_threads(), op, rows_bucket, out_features, in_features, bias)
     name = _chosen.get(key)
     if name is None:
         with _lock:
-            name = _choose(key, names)
+            name = _choose(key, kernels.candidates(op, rows_bucket))
     return name
 
 
@@ -122,25 +120,23 @@ def training_plan(rows: int, out_features: int, in_features: int, bias: bool) ->
     """The kernels of a training layer's three GEMMs (forward, dL/dx, dL/dW), or all ``mkl`` when
     the measured saving is smaller than what the custom autograd node costs (:func:`node_overhead`):
     a kernel a few microseconds faster is not worth 50 us of Python per step. A forced kernel
-    (:func:`forced`) is used as forced."""
-    plan = (
-        kernel_name("fwd", rows, out_features, in_features, bias),
-        kernel_name("dx", rows, out_features, in_features, False),
-        kernel_name("dw", rows, out_features, in_features, False),
-    )
-    if plan == (kernels.REFERENCE,) * 3 or _FORCED.get() is not None:
-        return plan
-    key = (torch.get_num_threads(), bucket(rows), out_features, in_features, bias, plan)
-    decided = _plans.get(key)
-    if decided is None:
+    (:func:`forced`) is used as forced. Decided once per shape class and process."""
+    ops = (("fwd", bias), ("dx", False), ("dw", False))
+    if _FORCED.get() is not None:
+        return tuple(kernel_name(op, rows, out_features, in_features, b) for op, b in ops)
+    key = (torch.get_num_threads(), bucket(rows), out_features, in_features, bias)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = tuple(kernel_name(op, rows, out_features, in_features, b) for op, b in ops)
         saving = 0.0
-        for op, name, has_bias in zip(("fwd", "dx", "dw"), plan, (bias, False, False)):
+        for (op, has_bias), name in zip(ops, plan):
             us = _measured.get(class_name(op, bucket(rows), out_features, in_features, has_bias), {}).get("us", {})
             if name in us and kernels.REFERENCE in us:
                 saving += (us[kernels.REFERENCE] - us[name]) * 1e-6
-        decided = plan if saving > node_overhead() else (kernels.REFERENCE,) * 3
-        _plans[key] = decided
-    return decided
+        if plan != (kernels.REFERENCE,) * 3 and saving <= node_overhead():
+            plan = (kernels.REFERENCE,) * 3
+        _plans[key] = plan
+    return plan
 
 
 class _ProbeLinear(torch.autograd.Function):
