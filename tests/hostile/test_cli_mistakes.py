@@ -205,3 +205,11 @@ def test_a_flag_is_parsed_with_the_fields_type_not_the_files_wrong_value(tmp_pat
     config_file.write_text('max_steps = "many"\nlr = "fast"\n')
     config = build_config(file=config_file, overrides={"max_steps": "4", "lr": "3e-4"})
     assert config.max_steps == 4 and type(config.max_steps) is int and config.lr == 3e-4
+
+
+def test_a_mistyped_forced_gemm_kernel_is_a_clear_error(cli, user_error, train_args):
+    """SCRATCHFORMERS_GEMM=onednm used to mean plain MKL without a word; now it is named."""
+    from scratchformers.backends import choice
+
+    with choice.forced("onednm"):
+        user_error(cli(train_args()), "GEMM kernel 'onednm'", "mkl, onednn, mv, c", "SCRATCHFORMERS_GEMM")

@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from scratchformers.backends import kernels
+from scratchformers.errors import ConfigError
 from scratchformers.utils import cache_root
 
 MARGIN = 0.05  # another kernel must be more than 5% faster than the reference to be chosen
@@ -107,6 +108,9 @@ def kernel_name(op: str, rows: int, out_features: int, in_features: int, bias: b
     rows_bucket = bucket(rows)
     pinned = _FORCED.get()
     if pinned is not None:
+        if pinned not in kernels.NAMES:  # a typo would otherwise silently mean "mkl"
+            raise ConfigError(f"GEMM kernel {pinned!r} (SCRATCHFORMERS_GEMM or backends.choice.forced) is not one of "
+                              f"{', '.join(kernels.NAMES)}; unset SCRATCHFORMERS_GEMM to use the measured choice")
         return pinned if pinned in kernels.candidates(op, rows_bucket) else kernels.REFERENCE
     key = (torch.get_num_threads(), op, rows_bucket, out_features, in_features, bias)
     name = _chosen.get(key)

@@ -58,6 +58,7 @@ FORWARD = {"mkl": F.linear, "onednn": onednn_gemm, "mv": _mv, "c": native.gemv}
 GRAD_INPUT = {"mkl": lambda g, w: g.mm(w), "onednn": lambda g, w: onednn_gemm(g, w.t(), None)}
 GRAD_WEIGHT = {"mkl": lambda g, x: g.t().mm(x), "onednn": lambda g, x: onednn_gemm(g.t(), x.t(), None)}
 KERNELS = {"fwd": FORWARD, "dx": GRAD_INPUT, "dw": GRAD_WEIGHT}
+NAMES = tuple(dict.fromkeys(name for table in KERNELS.values() for name in table))  # mkl, onednn, mv, c
 
 
 def candidates(op: str, rows: int) -> list[str]:
