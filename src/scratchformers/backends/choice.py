@@ -20,7 +20,8 @@ samples is kept), and another kernel is chosen only when it is faster by more th
 measurement costs milliseconds per shape class (a few hundred at most, capped by ``BUDGET_S``);
 a model's first step pays it, later processes on the same machine read it from disk.
 
-``SCRATCHFORMERS_GEMM=mkl|onednn|mv|c`` (or :func:`forced`) pins one kernel wherever it applies.
+``SCRATCHFORMERS_GEMM=mkl|onednn|mv|c`` (or :func:`forced`) pins one kernel wherever it applies (another
+name is an error, not a silent fallback).
 """
 
 from __future__ import annotations
