@@ -161,3 +161,14 @@ def test_single_row_kernel_falls_back_when_inductor_cannot_compile(monkeypatch, 
         torch.testing.assert_close(out, F.linear(x, layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
     finally:
         gemv.gemv_kernel.cache_clear()  # later tests compile for real
+
+
+@pytest.mark.parametrize("kernel", ["mkl", "onednn", "mv", "c", None])
+def test_a_wrong_input_width_is_an_error_on_every_kernel(kernel):
+    """The C kernel reads as many inputs as the weight has columns: a narrower input must be refused
+    (F.linear's error), never read past its end into a wrong answer (regression)."""
+    layer = Linear(64, 8).eval()
+    with choice.forced(kernel), torch.inference_mode(), pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        layer(torch.randn(1, 32))
+    with choice.forced(kernel), torch.inference_mode(), pytest.raises(RuntimeError):
+        linear(torch.randn(1, 64), layer.weight, torch.randn(5))  # a bias of the wrong length

@@ -13,7 +13,8 @@ three GEMMs in training, ``F.linear`` runs with PyTorch's own autograd node. Res
 
 ``F.linear`` is used instead whenever the fast path does not apply: other devices or dtypes, CPU
 autocast (which casts to bf16 itself), an active ``TorchFunctionMode`` (the doctor watches
-``linear`` calls), ``torch.backends.mkldnn.flags(enabled=False)``, or a build without oneDNN.
+``linear`` calls), ``torch.backends.mkldnn.flags(enabled=False)``, or sizes that do not fit (so that
+``F.linear`` names the mistake). Without oneDNN in the build the choice runs among the other kernels.
 Under ``torch.compile`` the GEMMs run as oneDNN custom ops that inductor leaves opaque.
 
 Single-row inference inside :func:`scratchformers.backends.single_row_kernels` goes through the
@@ -27,10 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scratchformers.backends import choice, gemv
-from scratchformers.backends.kernels import FORWARD, GRAD_INPUT, GRAD_WEIGHT, ONEDNN_LINEAR, onednn_gemm
-
-_gemm = onednn_gemm
-
+from scratchformers.backends.kernels import FORWARD, GRAD_INPUT, GRAD_WEIGHT, ONEDNN_LINEAR
 
 def _rows(t: torch.Tensor, width: int) -> torch.Tensor:
     """(..., width) -> contiguous (N, width)."""
@@ -110,15 +108,18 @@ def _op_backward(ctx, grad_out):
 _linear_op.register_autograd(_op_backward, setup_context=_op_setup_context)
 
 
-def _fast_path(x: torch.Tensor, weight: torch.Tensor) -> bool:
+def _fast_path(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
     if not (
-        ONEDNN_LINEAR
-        and x.device.type == "cpu"
+        x.device.type == "cpu"
         and x.dtype == torch.float32
         and weight.dtype == torch.float32
         and weight.is_contiguous()
         and x.dim() >= 1
         and x.numel() > 0
+        # the raw kernels (C, compiled) read the sizes of the weight: a mismatch must reach
+        # F.linear, which names it
+        and x.shape[-1] == weight.shape[1]
+        and (bias is None or bias.shape == weight.shape[:1])
         and torch.backends.mkldnn.enabled
         and not torch.is_autocast_enabled("cpu")
     ):
@@ -129,10 +130,10 @@ def _fast_path(x: torch.Tensor, weight: torch.Tensor) -> bool:
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` on the kernel measured fastest for this shape class here
     (:mod:`scratchformers.backends.choice`), for float32 CPU tensors (see the module docstring)."""
-    if not _fast_path(x, weight):
+    if not _fast_path(x, weight, bias):
         return F.linear(x, weight, bias)
     if torch.compiler.is_compiling():
-        return _linear_op(x, weight, bias)
+        return _linear_op(x, weight, bias) if ONEDNN_LINEAR else F.linear(x, weight, bias)
     rows = x.numel() // x.shape[-1]
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)):
         plan = choice.training_plan(rows, weight.shape[0], weight.shape[1], bias is not None)
