@@ -233,7 +233,7 @@ def test_each_projection_runs_once(seq):
     assert calls == {"q": 1, "k": 1, "v": 1}
 
 
-@pytest.mark.parametrize("path", ["fused", "mask", "weights"])
+@pytest.mark.parametrize("path", ["fused", "mask", "mask with batch dims", "weights"])
 def test_grouped_kv_heads_equal_repeated_heads(path):
     """k/v with fewer heads (GQA) give what repeating each K/V head for its query heads gives,
     on the fused path (no copies), with a mask and with the weights returned."""
@@ -244,6 +244,8 @@ def test_grouped_kv_heads_equal_repeated_heads(path):
     kw = {"is_causal": True}
     if path == "mask":
         kw = {"mask": torch.rand(2, 1, 5, 5) > 0.3}
+    if path == "mask with batch dims":  # the mask adds a leading dim: q, k, v are expanded to it
+        kw = {"mask": torch.rand(3, 2, 1, 5, 5) > 0.3}
     if path == "weights":
         kw["return_weights"] = True
     got = scaled_dot_product_attention(q, k, v, **kw)

@@ -91,15 +91,19 @@ def scaled_dot_product_attention(
             raise ShapeError(f"q has {q.shape[-3]} heads and k/v {k.shape[-3]}/{v.shape[-3]}: grouped-query "
                              "attention needs the query heads to be a multiple of the K/V heads")
         groups = q.shape[-3] // k.shape[-3]
-        if mask is not None or return_weights or not _SDPA_GQA:  # the explicit path wants every head
+        if return_weights or not _SDPA_GQA:  # the explicit path wants every head
             k, v = k.repeat_interleave(groups, dim=-3), v.repeat_interleave(groups, dim=-3)  # (..., H, Tk, d)
             groups = 1
     t_q, t_k = q.shape[-2], k.shape[-2]
     if mask is not None:
-        batch_shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        kv_batch = k.shape[:-3] + q.shape[-3:-2] if groups > 1 else k.shape[:-2]  # grouped heads serve all H
+        batch_shape = torch.broadcast_shapes(q.shape[:-2], kv_batch)
         check_mask(mask, t_q, t_k, batch_shape)
         full_batch = torch.broadcast_shapes(mask.shape[:-2], batch_shape)
         if full_batch != batch_shape:  # the mask adds batch dims: give them to q, k, v too
+            if groups > 1:
+                k, v = k.repeat_interleave(groups, dim=-3), v.repeat_interleave(groups, dim=-3)
+                groups = 1
             q = q.expand(*full_batch, *q.shape[-2:])
             k = k.expand(*full_batch, *k.shape[-2:])
             v = v.expand(*full_batch, *v.shape[-2:])
