@@ -56,6 +56,7 @@ MAX_FLOPS = 2e9  # measure a large class on fewer rows (same shape of weight) to
 # fast as oneDNN in cache, and is 2x slower streaming from memory).
 WORKING_SET_BYTES = 96 << 20
 MAX_COPIES = 64
+STREAMED_ROWS = 16  # up to this many rows a GEMM streams its weight rather than computing on it
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 FILE_NAME = "gemm_choices.json"
 
@@ -217,7 +218,9 @@ def measure(op: str, rows: int, out_features: int, in_features: int, bias: bool,
         rows //= 2
     example = _example(op, rows, out_features, in_features, bias)
     size = sum(t.numel() * t.element_size() for t in example if t is not None)
-    copies = max(1, min(MAX_COPIES, -(-WORKING_SET_BYTES // size)))  # ceil: fill the working set
+    # Few rows: bound by streaming the operands, so rotate over copies (ceil: fill the working set).
+    # Many rows: compute-bound and each call long, one copy keeps the measurement within its budget.
+    copies = max(1, min(MAX_COPIES, -(-WORKING_SET_BYTES // size))) if rows <= STREAMED_ROWS else 1
     operands = [example] + [tuple(t.clone() if t is not None else None for t in example) for _ in range(copies - 1)]
     with torch.inference_mode():
         kernels_by_name = {name: kernels.KERNELS[op][name] for name in names}
