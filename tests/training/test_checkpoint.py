@@ -178,6 +178,9 @@ def test_a_damaged_checkpoint_names_the_file_and_the_previous_one(tmp_path):
     (tmp_path / "step_000002" / "state.json").write_text('{"step": 2, "optim')
     with pytest.raises(CheckpointError, match="is damaged"):
         load_checkpoint(tmp_path, torch.nn.Linear(4, 4))
+    (tmp_path / "step_000002" / "state.json").write_text('[2, "not an object"]')  # valid JSON, wrong kind
+    with pytest.raises(CheckpointError, match="is damaged.*does not hold an object"):
+        load_checkpoint(tmp_path / "step_000002", torch.nn.Linear(4, 4))
 
 
 def test_an_unreadable_latest_json_falls_back_to_the_newest_intact_checkpoint(tmp_path):

@@ -255,8 +255,8 @@ def load_checkpoint(
         if found is None:
             raise CheckpointError(f"no checkpoint in {path}: expected latest.json or state.json there")
         path = found
+    state = read_state(path)  # an object, or a one-line error naming the damaged folder
     try:
-        state = json.loads((path / "state.json").read_text())
         load_model(model, str(path / "model.safetensors"), device=str(map_location))
         tensors = load_file(str(path / "optimizer.safetensors"), device=str(map_location)) if optimizer else None
     except (OSError, ValueError, SafetensorError) as err:  # ValueError: JSON/UTF-8 decoding
