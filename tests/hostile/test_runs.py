@@ -38,6 +38,13 @@ def test_resume_refuses_changed_settings_and_lists_them(tmp_path, cli, user_erro
     assert saved["lr"] == 1e-3 and saved["data"] == str(corpus)  # nothing was overwritten
 
 
+def test_resume_may_switch_the_cpu_backends(tmp_path, cli, train_args):
+    """cpu_backends changes which kernels compute the same maths: allowed on resume, like device."""
+    assert cli(train_args())[0] == 0
+    code, out, _ = cli(train_args("--resume", "--max_steps", "6", "--cpu_backends", "false"))
+    assert code == 0 and "cpu_backends True -> False" in out
+
+
 def test_resume_applies_allowed_changes_and_takes_the_rest_from_the_checkpoint(tmp_path, cli, train_args):
     assert cli(train_args())[0] == 0
     run = tmp_path / "run"

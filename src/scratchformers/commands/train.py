@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                    help="continue from RUN_DIR's latest checkpoint (or the step_N folder given); settings not "
                    "passed again come from the checkpoint, and only max_steps, the log/eval/save intervals, "
-                   "keep_last, progress, plot, device and compile may change")
+                   "keep_last, progress, plot, device, compile and cpu_backends may change")
     overrides = p.add_argument_group(
         "overrides", "any TrainConfig field (--max-steps 100; --max_steps also works); the defaults shown are "
         "TrainConfig's, a preset or --config file changes them")

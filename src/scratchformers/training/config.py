@@ -308,7 +308,7 @@ def build_config(*, preset_name: str | None = None, file: str | Path | None = No
 # these fields, which do not change what the steps already taken mean (they say how long to go on,
 # how often to log/evaluate/save, and where/how fast to run).
 RESUMABLE_CHANGES = ("max_steps", "log_every", "eval_every", "eval_batches", "save_every", "keep_last",
-                     "progress", "plot", "device", "compile")
+                     "progress", "plot", "device", "compile", "cpu_backends")  # how, not what, is computed
 
 
 def resume_config(saved: dict, given: dict, step: int = 0) -> tuple[TrainConfig, dict]:
