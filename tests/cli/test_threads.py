@@ -39,6 +39,9 @@ def test_set_threads_sets_torch_and_validates(restore_threads):
 
 
 def test_set_threads_default_honours_omp_num_threads(restore_threads, monkeypatch):
+    import scratchformers.threads
+
+    monkeypatch.setattr(scratchformers.threads, "default_threads", lambda *a, **k: 2)  # the rule would say 2
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert sf.set_threads() == 1
 

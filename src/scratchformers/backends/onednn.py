@@ -30,6 +30,7 @@ from torch import nn
 from scratchformers.backends import choice, gemv
 from scratchformers.backends.kernels import FORWARD, GRAD_INPUT, GRAD_WEIGHT, ONEDNN_LINEAR
 
+
 def _rows(t: torch.Tensor, width: int) -> torch.Tensor:
     """(..., width) -> contiguous (N, width)."""
     t2 = t.reshape(-1, width)
