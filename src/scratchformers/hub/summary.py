@@ -13,9 +13,21 @@ from scratchformers.checkpoints.gguf import read_gguf_summary
 from scratchformers.checkpoints.resolve import resolve
 from scratchformers.errors import CheckpointError
 
+# (what we print, the config.json keys the families use, the GGUF metadata key after "<arch>.")
+SHAPE_KEYS = (
+    ("layers", ("num_hidden_layers", "n_layer", "num_layers"), "block_count"),
+    ("heads", ("num_attention_heads", "n_head", "num_heads"), "attention.head_count"),
+    ("kv heads", ("num_key_value_heads",), "attention.head_count_kv"),
+    ("width", ("hidden_size", "n_embd", "d_model"), "embedding_length"),
+    ("ffn width", ("intermediate_size", "n_inner", "d_ff"), "feed_forward_length"),
+    ("context", ("max_position_embeddings", "n_positions"), "context_length"),
+    ("vocabulary", ("vocab_size",), None),
+)
+
 
 def summarize(path: str | os.PathLike) -> dict:
-    """Architecture, parameter count, dtypes, tensors and tokenizer of a folder, .gguf or hub id."""
+    """Architecture, shape (layers, heads, width, ...), parameter count, dtypes, tensors and tokenizer
+    of a folder, .gguf or hub id."""
     path = resolve(path)
     return _summarize_gguf(path) if path.suffix == ".gguf" else _summarize_folder(path)
 
@@ -42,6 +54,8 @@ def _summarize_folder(folder: Path) -> dict:
         "format": "safetensors" if files.weight_files(folder)[0].suffix == ".safetensors" else "pytorch_model.bin",
         "architecture": ", ".join(config.get("architectures") or [config.get("model_type", "?")]),
         "model_type": config.get("model_type"),
+        "shape": {label: value for label, keys, _ in SHAPE_KEYS
+                  if (value := next((config[k] for k in keys if config.get(k) is not None), None)) is not None},
         "parameters": sum(math.prod(shape) for _, dtype, shape in tensors if _is_float(dtype)),
         "dtypes": dict(Counter(dtype for _, dtype, _ in tensors)),
         "tensors": tensors,
@@ -71,12 +85,17 @@ def _folder_tokenizer(folder: Path) -> str:
 def _summarize_gguf(path: Path) -> dict:
     meta, tensors = read_gguf_summary(path)
     tokens = meta.get("tokenizer.ggml.tokens") or []
+    arch = meta.get("general.architecture", "")
+    shape = {label: meta[f"{arch}.{key}"] for label, _, key in SHAPE_KEYS if key and f"{arch}.{key}" in meta}
+    if tokens:
+        shape["vocabulary"] = len(tokens)
     return {
         "path": str(path),
         "format": "gguf",
         "architecture": f"{meta.get('general.architecture', '?')} ({meta.get('general.name', '')})",
         "model_type": meta.get("general.architecture"),
-        "parameters": sum(math.prod(shape) for _, _, shape in tensors),
+        "shape": shape,
+        "parameters": sum(math.prod(dims) for _, _, dims in tensors),
         "dtypes": dict(Counter(kind for _, kind, _ in tensors)),
         "tensors": tensors,
         "tokenizer": f"GGUF metadata: {meta.get('tokenizer.ggml.model', '?')} "
