@@ -89,6 +89,24 @@ def test_a_forward_the_doctor_cannot_call_says_so():
     assert check_model(NeedsMask(), ids, forward_kwargs={"mask": torch.ones(2, 5)}).get("forward") is None
 
 
+class MaskedShortTable(nn.Module):
+    """An 8-row position table and a per-token ``attention_mask`` argument."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.pos = nn.Embedding(20, 8), nn.Embedding(8, 8)
+
+    def forward(self, ids, attention_mask):
+        assert attention_mask.shape == ids.shape, (attention_mask.shape, ids.shape)
+        return (self.emb(ids) + self.pos(torch.arange(ids.shape[1]))) * attention_mask[..., None]
+
+
+def test_ids_cut_to_the_position_table_cut_the_per_token_arguments_too():
+    ids = torch.randint(0, 20, (2, 12))
+    report = check_model(MaskedShortTable(), ids, forward_kwargs={"attention_mask": torch.ones(2, 12)})
+    assert report.get("inputs.length").status == "fail" and report.get("forward") is None, str(report)
+
+
 class AdditiveMaskEncoder(nn.Module):
     """Takes a float additive mask (B, 1, 1, T): 0 = attend, -inf = padding; ``ignore`` drops it."""
 

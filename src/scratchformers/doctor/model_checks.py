@@ -164,8 +164,9 @@ def check_model(
     if "inputs" in checks:
         findings, input_ids = check_inputs(model, input_ids)
         report.extend(findings)
-        call.seq_len = input_ids.shape[1]
-        call.kwargs = call.cut(call.seq_len) if findings and findings[0].status == "fail" else call.kwargs
+        if input_ids.shape[1] != call.seq_len:  # cut to the position table: per-token arguments follow
+            call.kwargs = call.cut(input_ids.shape[1])  # recognised by the old length
+            call.seq_len = input_ids.shape[1]
     deterministic = True
     if "dropout" in checks:
         try:
