@@ -252,3 +252,22 @@ def test_doctor_module_cli_errors_are_one_line(user_file, tmp_path, capsys, spec
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("script", ["import argparse\np = argparse.ArgumentParser()\n"
+                                    "p.add_argument('--data', required=True)\np.parse_args()\n",
+                                    "import sys\nsys.exit(3)\n"])
+def test_doctor_module_cli_a_script_exiting_at_import_is_one_line(tmp_path, capsys, script):
+    path = tmp_path / "train.py"
+    path.write_text(script)
+    assert main(["doctor", "module", f"{path}:M"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "exits when imported" in err and '__name__ == "__main__"' in err and str(path) in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and not captured.out, captured
+
+
+def test_doctor_module_cli_unknown_config_has_no_empty_hint(user_file, capsys):
+    assert main(["doctor", "module", f"{user_file}:Tiny", "--config", '{"bogus": 1}']) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bogus" in err and "--config '{}'" not in err and len(err.splitlines()) == 1, err
