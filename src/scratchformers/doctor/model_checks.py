@@ -8,6 +8,7 @@ once under the op tracer; the black-box checks run it again on perturbed inputs.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 from torch import nn
@@ -33,6 +34,7 @@ from scratchformers.doctor.structure_checks import (
     check_norm_axis,
     check_norm_missing,
     check_residual,
+    find_blocks,
 )
 from scratchformers.doctor.weights import check_pretrained
 
@@ -213,8 +215,9 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
         batch, t = input_ids.shape
         _guarded(report, "norm.axis", lambda: check_norm_axis(trace, batch, t, width))
         called = {name for name, _, _ in records}
-        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width, called))
-        _guarded(report, "residual", lambda: check_residual(model, trace, records))
+        blocks = functools.cache(lambda: find_blocks(trace, called))  # once, inside the guards
+        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width, blocks()))
+        _guarded(report, "residual", lambda: check_residual(model, blocks(), records))
     outputs_finite = all(bool(torch.isfinite(t).all()) for _, t in probe.output_tensors(raw))
     if "nan_inf" in checks:
         _guarded(report, "nan_inf", lambda: check_nan_inf(raw, records, sites))
