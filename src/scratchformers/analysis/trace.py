@@ -37,7 +37,7 @@ from scratchformers.analysis.graph import (
     Node,
     contracted_axis,
     contracted_size,
-    einsum_operand_axes,
+    einsum_axes,
     find_score_matmul,
     matmul_operands,
     op_name,
@@ -303,8 +303,8 @@ def _score_rows_first(matmul: Node) -> tuple[int, int]:
     """(operand giving the score rows, operand giving the columns); an einsum says it by its letters
     ('bhjd,bhid->bhij' with (q, k) puts k on the rows)."""
     left, right = matmul_operands(matmul)
-    if matmul.name == "einsum" and matmul.args and isinstance(matmul.args[0], str):
-        parsed = einsum_operand_axes(matmul.args[0], [t.dim() for t in matmul.tensors])
+    if matmul.name == "einsum":
+        parsed = einsum_axes(matmul)
         if parsed is not None and len(parsed[0]) == 2 and len(parsed[1]) >= 2:
             (a, b), out = parsed
             if out[-2] in b and out[-2] not in a and out[-1] in a:

@@ -110,20 +110,13 @@ def _guarded(report: Report, check_id: str, run) -> Finding | None:
     return finding
 
 
-def _token_vocab(trace: AttentionTrace, ids: torch.Tensor) -> int | None:
-    """Rows of the embedding table the ids are looked up in (seen in the trace)."""
+def _token_embedding(trace: AttentionTrace, ids: torch.Tensor) -> tuple[int, int] | None:
+    """(rows, width) of the embedding table the ids are looked up in (seen in the trace)."""
     for node in trace.nodes:
         if node.name == "embedding" and len(node.tensors) >= 2:
             looked_up, table = node.tensors[0], node.tensors[1]
             if looked_up.shape in (ids.shape, ids.t().shape) and not looked_up.is_floating_point():
-                return int(table.shape[0])
-    return None
-
-
-def _width(model: nn.Module, trace: AttentionTrace, ids) -> int | None:
-    for node in trace.nodes:
-        if node.name == "embedding" and len(node.tensors) >= 2 and node.tensors[0].shape in (ids.shape, ids.t().shape):
-            return int(node.tensors[1].shape[-1])
+                return int(table.shape[0]), int(table.shape[-1])
     return None
 
 
@@ -203,8 +196,8 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
             _guarded(report, "pretrained", lambda: check_pretrained(model, pretrained, reference))
         return
     sites = trace.sites
-    vocab = _token_vocab(trace, input_ids) or probe.infer_vocab_size(model) or int(input_ids.max()) + 1
-    width = _width(model, trace, input_ids)
+    table_rows, width = _token_embedding(trace, input_ids) or (None, None)
+    vocab = table_rows or probe.infer_vocab_size(model) or int(input_ids.max()) + 1
     if "attention" in checks:
         _guarded(report, "attention.softmax_axis", lambda: check_softmax_axis(sites))
         _guarded(report, "attention.scaling", lambda: check_scaling(sites))
