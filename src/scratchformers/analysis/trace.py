@@ -62,7 +62,6 @@ class AttentionSite:
     d_k: int | None = None  # contracted size of the score matmul
     scale: float | None = None  # total scalar factor applied between Q K^T and softmax (incl. pre-scaled q/k)
     raw_scores: torch.Tensor | None = None  # Q K^T before scaling/masking, when found
-    operand_modules: tuple = (None, None)  # modules that produced the two score operands (e.g. "attn.query")
     operand_sources: tuple = (None, None)  # (projection node, chunk index) behind the left / right operand
     value_source: tuple | None = None  # (projection node, chunk index) behind V
     query_len: int | None = None
@@ -74,7 +73,6 @@ class AttentionSite:
     applied_row_sums: tuple | None = None  # (min, max) row sum of the weights that multiply V, over live rows
     post_mask_where: str | None = None  # file:line of a mask applied after the softmax
     output: Node | None = None  # the weights @ V node (or the fused call)
-    notes: list = field(default_factory=list)
 
     def masked(self) -> torch.Tensor | None:
         """Boolean (..., Tq, Tk): True where the key is blocked for that query."""
@@ -101,10 +99,9 @@ def _is_positional(name: str, module: nn.Module) -> bool:
 class AttentionTrace(TorchFunctionMode):
     """``with AttentionTrace(model) as trace: model(x)`` then read ``trace.sites`` / ``trace.nodes``."""
 
-    def __init__(self, model: nn.Module | None = None, *, keep_graph: bool = True):
+    def __init__(self, model: nn.Module | None = None):
         super().__init__()
         self.model = model
-        self.keep_graph = keep_graph
         self.nodes: list[Node] = []
         self.sites: list[AttentionSite] = []
         self.error: Node | None = None  # the op that raised, if the forward failed
@@ -204,11 +201,10 @@ class AttentionTrace(TorchFunctionMode):
         if node.name == "__setitem__" and out is None and node.tensors:  # scores[mask] = value, in place
             out = node.out = node.tensors[0]
         if isinstance(out, torch.Tensor):
-            if self.keep_graph or node.name in SOFTMAX:
-                self.producer[id(out)] = node
-                self.nodes.append(node)  # keeps `out` alive so ids are never reused during the trace
+            self.producer[id(out)] = node
+            self.nodes.append(node)  # keeps `out` alive so ids are never reused during the trace
             self._on_op(node)
-        elif node.name in SPLITS and isinstance(out, (tuple, list)) and self.keep_graph:
+        elif node.name in SPLITS and isinstance(out, (tuple, list)):
             for i, item in enumerate(out):
                 if isinstance(item, torch.Tensor):
                     chunk = Node(node.index, CHUNK_ITEM, (i,), {}, node.parents, node.tensors, item, node.module,
@@ -247,7 +243,6 @@ class AttentionTrace(TorchFunctionMode):
             left, right = _score_rows_first(matmul)
             site.operand_sources = (producing_projection(matmul.tensor_parent(left)),
                                     producing_projection(matmul.tensor_parent(right)))
-            site.operand_modules = tuple(s[0].module if s else None for s in site.operand_sources)
             site.fills = [(_fill_value(f), f.where) for f in fills]
         node.site = site
         self.sites.append(site)
@@ -264,7 +259,6 @@ class AttentionTrace(TorchFunctionMode):
         site.attn_mask = mask.detach() if isinstance(mask, torch.Tensor) else None
         site.output = node
         site.operand_sources = (producing_projection(node.tensor_parent(0)), producing_projection(node.tensor_parent(1)))
-        site.operand_modules = tuple(s[0].module if s else None for s in site.operand_sources)
         site.value_source = producing_projection(node.tensor_parent(2))
         self.sites.append(site)
         with torch.no_grad():
