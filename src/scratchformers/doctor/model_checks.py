@@ -182,13 +182,14 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
     try:
         with torch.no_grad(), trace, probe.capture_io(model) as records:
             raw = call(input_ids)
-            out = call.main(raw)
     except Exception as err:  # noqa: BLE001 - every failure becomes a finding
-        if isinstance(err, TypeError) and "without a floating-point tensor" in str(err):
-            report.add(Finding("output", "fail", str(err), cause="the forward must return the model's outputs",
-                               fix="return logits  # a tensor, a tuple, a dict or an object with .logits"))
-        else:
-            report.add(_forward_failure(trace, err))
+        failure = _forward_failure(trace, err)
+    else:
+        failure = None if probe.find_main_output(raw) is not None else Finding(
+            "output", "fail", probe.no_output_message(raw), cause="the forward must return the model's outputs",
+            fix="return logits  # a tensor, a tuple, a dict or an object with .logits")
+    if failure is not None:
+        report.add(failure)
         for name in checks:
             if name not in ("inputs", "dropout", "pretrained"):
                 report.add(Finding(name, "skip", "the forward pass failed"))
@@ -237,7 +238,6 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
             _guarded(report, "gradient_flow", lambda: check_gradient_flow(model, input_ids, call=call))
         else:  # NaN outputs give NaN gradients everywhere; the nan_inf finding names the cause
             report.add(Finding("gradient_flow", "skip", "the outputs are not finite (see nan_inf)"))
-    del out
 
 
 @contextlib.contextmanager
