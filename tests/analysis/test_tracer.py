@@ -74,15 +74,23 @@ def test_inside_nn_multihead_attention():
     assert [s[1] for s in site.operand_sources] == [0, 1] and site.value_source[1] == 2
 
 
-def test_the_tracer_never_raises_inside_the_forward():
-    # a softmax whose `dim` is not an int would break the site bookkeeping; the forward must still run
+def test_the_tracer_never_raises_inside_the_forward(monkeypatch):
+    # the site bookkeeping breaks on the softmax: the forward must still run, the failure be noted
+    def broken(self, node):
+        raise RuntimeError("bookkeeping broke")
+
+    monkeypatch.setattr(AttentionTrace, "_add_softmax_site", broken)
+
     class Odd(nn.Module):
         def forward(self, x):
-            return torch.nn.functional.softmax(x, dim=torch.tensor(-1).item()) @ x.transpose(-2, -1)
+            return torch.nn.functional.softmax(x, dim=-1) @ x.transpose(-2, -1)
 
+    x = torch.randn(3, 3)
     with AttentionTrace(Odd()) as trace:
-        out = trace.model(torch.randn(3, 3))
-    assert out.shape == (3, 3)
+        out = trace.model(x)
+    torch.testing.assert_close(out, x.softmax(-1) @ x.t())
+    assert trace.sites == [] and len(trace.notes) == 1
+    assert trace.notes[0].startswith("softmax at ") and "RuntimeError: bookkeeping broke" in trace.notes[0]
 
 
 def test_user_location_points_at_the_callers_line():
