@@ -62,12 +62,10 @@ def test_inside_nn_multihead_attention():
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True).eval()
     x = torch.randn(2, 5, 16)
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.no_grad(), AttentionTrace(layer) as trace:
-            layer(x)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(True)
+    before = torch.backends.mha.get_fastpath_enabled()
+    with torch.no_grad(), AttentionTrace(layer) as trace:  # the trace turns the opaque fused path off itself
+        layer(x)
+    assert torch.backends.mha.get_fastpath_enabled() == before  # and restores it
     (site,) = trace.sites
     assert site.kind == "sdpa" and site.module == "self_attn" and site.d_k == 8
     # the in-projection is one packed weight: q, k, v are its chunks 0, 1, 2

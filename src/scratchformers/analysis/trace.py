@@ -17,6 +17,7 @@ trace active). The tracer never raises: an op it cannot interpret is noted in ``
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import torch
@@ -96,6 +97,27 @@ def _is_positional(name: str, module: nn.Module) -> bool:
     return by_class or bool(name and POSITION_NAME.search(name.split(".")[-1]))
 
 
+def _set_fastpath(enabled: bool | None) -> bool | None:
+    """Set the nn.MultiheadAttention fast path (None: leave it); returns the previous setting."""
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or enabled is None:
+        return None
+    previous = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(enabled)
+    return previous
+
+
+@contextlib.contextmanager
+def plain_attention_path():
+    """nn.MultiheadAttention / nn.TransformerEncoderLayer take a fused C++ path in eval mode that no
+    tracer can see into; inside this block they run the plain path (same numbers)."""
+    previous = _set_fastpath(False)
+    try:
+        yield
+    finally:
+        _set_fastpath(previous)
+
+
 class AttentionTrace(TorchFunctionMode):
     """``with AttentionTrace(model) as trace: model(x)`` then read ``trace.sites`` / ``trace.nodes``."""
 
@@ -112,9 +134,11 @@ class AttentionTrace(TorchFunctionMode):
         self._stack: list[str] = []
         self._hooks: list = []
         self._count = 0
+        self._fastpath: bool | None = None  # the setting to restore on exit
 
     # ----- module bookkeeping --------------------------------------------------------------------
     def __enter__(self):
+        self._fastpath = _set_fastpath(False)  # the fused nn.MultiheadAttention path is opaque to the tracer
         if self.model is not None:
             for name, module in self.model.named_modules():
                 self._hooks.append(module.register_forward_pre_hook(self._push(name or "<model>", module)))
@@ -131,7 +155,10 @@ class AttentionTrace(TorchFunctionMode):
         for h in self._hooks:
             h.remove()
         self._hooks.clear()
-        return super().__exit__(*exc)
+        try:
+            return super().__exit__(*exc)
+        finally:
+            _set_fastpath(self._fastpath)
 
     def _push(self, name, module):
         positional = _is_positional(name, module)
@@ -318,4 +345,4 @@ def _fill_value(node: Node) -> float | None:
     return None
 
 
-__all__ = ["AttentionSite", "AttentionTrace", "FILLS", "MASKED_BELOW", "MATMULS"]
+__all__ = ["AttentionSite", "AttentionTrace", "FILLS", "MASKED_BELOW", "MATMULS", "plain_attention_path"]

@@ -7,13 +7,12 @@ once under the op tracer; the black-box checks run it again on perturbed inputs.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import torch
 from torch import nn
 
-from scratchformers.analysis.trace import AttentionTrace
+from scratchformers.analysis.trace import AttentionTrace, plain_attention_path
 from scratchformers.doctor import probe
 from scratchformers.doctor.attention_checks import (
     check_mask_fill,
@@ -149,7 +148,7 @@ def check_model(
     forward_kwargs = dict(forward_kwargs or {})
     _, device = probe.model_dtype_device(model)
     input_ids = input_ids.to(device)
-    with probe.eval_mode(model), _no_fastpath():
+    with probe.eval_mode(model), plain_attention_path():
         if seq_first is None:
             seq_first = infer_seq_first(model, input_ids, forward_kwargs, input_arg)
         if seq_first and not generated:
@@ -170,7 +169,7 @@ def check_model(
         except Exception:  # noqa: BLE001 - the forward itself fails: reported below
             pass
 
-    with probe.eval_mode(model), _no_fastpath():
+    with probe.eval_mode(model), plain_attention_path():
         _run_checks(report, call, input_ids, causal, pretrained, reference, checks, deterministic)
     attribute_consequences(report)
     return report
@@ -238,18 +237,3 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
             _guarded(report, "gradient_flow", lambda: check_gradient_flow(model, input_ids, call=call))
         else:  # NaN outputs give NaN gradients everywhere; the nan_inf finding names the cause
             report.add(Finding("gradient_flow", "skip", "the outputs are not finite (see nan_inf)"))
-
-
-@contextlib.contextmanager
-def _no_fastpath():
-    """nn.MultiheadAttention / nn.TransformerEncoderLayer take a fused C++ path in eval mode that no
-    tracer can see into; the checks run the plain path (same numbers)."""
-    mha = getattr(torch.backends, "mha", None)
-    previous = mha.get_fastpath_enabled() if mha is not None else None
-    if mha is not None:
-        mha.set_fastpath_enabled(False)
-    try:
-        yield
-    finally:
-        if mha is not None:
-            mha.set_fastpath_enabled(previous)
