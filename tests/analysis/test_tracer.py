@@ -62,27 +62,33 @@ def test_inside_nn_multihead_attention():
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True).eval()
     x = torch.randn(2, 5, 16)
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.no_grad(), AttentionTrace(layer) as trace:
-            layer(x)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(True)
+    before = torch.backends.mha.get_fastpath_enabled()
+    with torch.no_grad(), AttentionTrace(layer) as trace:  # the trace turns the opaque fused path off itself
+        layer(x)
+    assert torch.backends.mha.get_fastpath_enabled() == before  # and restores it
     (site,) = trace.sites
     assert site.kind == "sdpa" and site.module == "self_attn" and site.d_k == 8
     # the in-projection is one packed weight: q, k, v are its chunks 0, 1, 2
     assert [s[1] for s in site.operand_sources] == [0, 1] and site.value_source[1] == 2
 
 
-def test_the_tracer_never_raises_inside_the_forward():
-    # a softmax whose `dim` is not an int would break the site bookkeeping; the forward must still run
+def test_the_tracer_never_raises_inside_the_forward(monkeypatch):
+    # the site bookkeeping breaks on the softmax: the forward must still run, the failure be noted
+    def broken(self, node):
+        raise RuntimeError("bookkeeping broke")
+
+    monkeypatch.setattr(AttentionTrace, "_add_softmax_site", broken)
+
     class Odd(nn.Module):
         def forward(self, x):
-            return torch.nn.functional.softmax(x, dim=torch.tensor(-1).item()) @ x.transpose(-2, -1)
+            return torch.nn.functional.softmax(x, dim=-1) @ x.transpose(-2, -1)
 
+    x = torch.randn(3, 3)
     with AttentionTrace(Odd()) as trace:
-        out = trace.model(torch.randn(3, 3))
-    assert out.shape == (3, 3)
+        out = trace.model(x)
+    torch.testing.assert_close(out, x.softmax(-1) @ x.t())
+    assert trace.sites == [] and len(trace.notes) == 1
+    assert trace.notes[0].startswith("softmax at ") and "RuntimeError: bookkeeping broke" in trace.notes[0]
 
 
 def test_user_location_points_at_the_callers_line():

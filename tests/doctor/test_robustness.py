@@ -89,6 +89,24 @@ def test_a_forward_the_doctor_cannot_call_says_so():
     assert check_model(NeedsMask(), ids, forward_kwargs={"mask": torch.ones(2, 5)}).get("forward") is None
 
 
+class MaskedShortTable(nn.Module):
+    """An 8-row position table and a per-token ``attention_mask`` argument."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.pos = nn.Embedding(20, 8), nn.Embedding(8, 8)
+
+    def forward(self, ids, attention_mask):
+        assert attention_mask.shape == ids.shape, (attention_mask.shape, ids.shape)
+        return (self.emb(ids) + self.pos(torch.arange(ids.shape[1]))) * attention_mask[..., None]
+
+
+def test_ids_cut_to_the_position_table_cut_the_per_token_arguments_too():
+    ids = torch.randint(0, 20, (2, 12))
+    report = check_model(MaskedShortTable(), ids, forward_kwargs={"attention_mask": torch.ones(2, 12)})
+    assert report.get("inputs.length").status == "fail" and report.get("forward") is None, str(report)
+
+
 class AdditiveMaskEncoder(nn.Module):
     """Takes a float additive mask (B, 1, 1, T): 0 = attend, -inf = padding; ``ignore`` drops it."""
 
@@ -234,3 +252,22 @@ def test_doctor_module_cli_errors_are_one_line(user_file, tmp_path, capsys, spec
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("script", ["import argparse\np = argparse.ArgumentParser()\n"
+                                    "p.add_argument('--data', required=True)\np.parse_args()\n",
+                                    "import sys\nsys.exit(3)\n"])
+def test_doctor_module_cli_a_script_exiting_at_import_is_one_line(tmp_path, capsys, script):
+    path = tmp_path / "train.py"
+    path.write_text(script)
+    assert main(["doctor", "module", f"{path}:M"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "exits when imported" in err and '__name__ == "__main__"' in err and str(path) in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and not captured.out, captured
+
+
+def test_doctor_module_cli_unknown_config_has_no_empty_hint(user_file, capsys):
+    assert main(["doctor", "module", f"{user_file}:Tiny", "--config", '{"bogus": 1}']) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bogus" in err and "--config '{}'" not in err and len(err.splitlines()) == 1, err

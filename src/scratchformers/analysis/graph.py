@@ -279,7 +279,7 @@ def producing_projection(node: Node | None, depth: int = 14):
 def contracted_size(matmul: Node) -> int | None:
     left, right = matmul_operands(matmul)
     if matmul.name == "einsum":
-        parsed = _einsum(matmul)
+        parsed = einsum_axes(matmul)
         if parsed is None:
             return None
         (a, b), out = parsed[0][:2], parsed[1]
@@ -288,7 +288,8 @@ def contracted_size(matmul: Node) -> int | None:
     return int(matmul.tensors[left].shape[-1])
 
 
-def _einsum(matmul: Node):
+def einsum_axes(matmul: Node):
+    """An einsum node's (operand subscripts, output subscripts), or None when it cannot be read."""
     if not matmul.args or not isinstance(matmul.args[0], str) or len(matmul.tensors) < 2:
         return None
     return einsum_operand_axes(matmul.args[0], [t.dim() for t in matmul.tensors])
@@ -297,7 +298,7 @@ def _einsum(matmul: Node):
 def contracted_axis(matmul: Node, operand: int) -> int | None:
     """Negative axis of tensor ``operand`` (index into node.tensors) that the matmul sums over."""
     if matmul.name == "einsum":
-        parsed = _einsum(matmul)
+        parsed = einsum_axes(matmul)
         if parsed is None or len(parsed[0]) < 2 or operand > 1:
             return None
         subs, out = parsed

@@ -17,6 +17,7 @@ trace active). The tracer never raises: an op it cannot interpret is noted in ``
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import torch
@@ -37,7 +38,7 @@ from scratchformers.analysis.graph import (
     Node,
     contracted_axis,
     contracted_size,
-    einsum_operand_axes,
+    einsum_axes,
     find_score_matmul,
     matmul_operands,
     op_name,
@@ -62,7 +63,6 @@ class AttentionSite:
     d_k: int | None = None  # contracted size of the score matmul
     scale: float | None = None  # total scalar factor applied between Q K^T and softmax (incl. pre-scaled q/k)
     raw_scores: torch.Tensor | None = None  # Q K^T before scaling/masking, when found
-    operand_modules: tuple = (None, None)  # modules that produced the two score operands (e.g. "attn.query")
     operand_sources: tuple = (None, None)  # (projection node, chunk index) behind the left / right operand
     value_source: tuple | None = None  # (projection node, chunk index) behind V
     query_len: int | None = None
@@ -74,7 +74,6 @@ class AttentionSite:
     applied_row_sums: tuple | None = None  # (min, max) row sum of the weights that multiply V, over live rows
     post_mask_where: str | None = None  # file:line of a mask applied after the softmax
     output: Node | None = None  # the weights @ V node (or the fused call)
-    notes: list = field(default_factory=list)
 
     def masked(self) -> torch.Tensor | None:
         """Boolean (..., Tq, Tk): True where the key is blocked for that query."""
@@ -98,13 +97,33 @@ def _is_positional(name: str, module: nn.Module) -> bool:
     return by_class or bool(name and POSITION_NAME.search(name.split(".")[-1]))
 
 
+def _set_fastpath(enabled: bool | None) -> bool | None:
+    """Set the nn.MultiheadAttention fast path (None: leave it); returns the previous setting."""
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or enabled is None:
+        return None
+    previous = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(enabled)
+    return previous
+
+
+@contextlib.contextmanager
+def plain_attention_path():
+    """nn.MultiheadAttention / nn.TransformerEncoderLayer take a fused C++ path in eval mode that no
+    tracer can see into; inside this block they run the plain path (same numbers)."""
+    previous = _set_fastpath(False)
+    try:
+        yield
+    finally:
+        _set_fastpath(previous)
+
+
 class AttentionTrace(TorchFunctionMode):
     """``with AttentionTrace(model) as trace: model(x)`` then read ``trace.sites`` / ``trace.nodes``."""
 
-    def __init__(self, model: nn.Module | None = None, *, keep_graph: bool = True):
+    def __init__(self, model: nn.Module | None = None):
         super().__init__()
         self.model = model
-        self.keep_graph = keep_graph
         self.nodes: list[Node] = []
         self.sites: list[AttentionSite] = []
         self.error: Node | None = None  # the op that raised, if the forward failed
@@ -115,9 +134,11 @@ class AttentionTrace(TorchFunctionMode):
         self._stack: list[str] = []
         self._hooks: list = []
         self._count = 0
+        self._fastpath: bool | None = None  # the setting to restore on exit
 
     # ----- module bookkeeping --------------------------------------------------------------------
     def __enter__(self):
+        self._fastpath = _set_fastpath(False)  # the fused nn.MultiheadAttention path is opaque to the tracer
         if self.model is not None:
             for name, module in self.model.named_modules():
                 self._hooks.append(module.register_forward_pre_hook(self._push(name or "<model>", module)))
@@ -134,7 +155,10 @@ class AttentionTrace(TorchFunctionMode):
         for h in self._hooks:
             h.remove()
         self._hooks.clear()
-        return super().__exit__(*exc)
+        try:
+            return super().__exit__(*exc)
+        finally:
+            _set_fastpath(self._fastpath)
 
     def _push(self, name, module):
         positional = _is_positional(name, module)
@@ -204,11 +228,10 @@ class AttentionTrace(TorchFunctionMode):
         if node.name == "__setitem__" and out is None and node.tensors:  # scores[mask] = value, in place
             out = node.out = node.tensors[0]
         if isinstance(out, torch.Tensor):
-            if self.keep_graph or node.name in SOFTMAX:
-                self.producer[id(out)] = node
-                self.nodes.append(node)  # keeps `out` alive so ids are never reused during the trace
+            self.producer[id(out)] = node
+            self.nodes.append(node)  # keeps `out` alive so ids are never reused during the trace
             self._on_op(node)
-        elif node.name in SPLITS and isinstance(out, (tuple, list)) and self.keep_graph:
+        elif node.name in SPLITS and isinstance(out, (tuple, list)):
             for i, item in enumerate(out):
                 if isinstance(item, torch.Tensor):
                     chunk = Node(node.index, CHUNK_ITEM, (i,), {}, node.parents, node.tensors, item, node.module,
@@ -247,7 +270,6 @@ class AttentionTrace(TorchFunctionMode):
             left, right = _score_rows_first(matmul)
             site.operand_sources = (producing_projection(matmul.tensor_parent(left)),
                                     producing_projection(matmul.tensor_parent(right)))
-            site.operand_modules = tuple(s[0].module if s else None for s in site.operand_sources)
             site.fills = [(_fill_value(f), f.where) for f in fills]
         node.site = site
         self.sites.append(site)
@@ -264,7 +286,6 @@ class AttentionTrace(TorchFunctionMode):
         site.attn_mask = mask.detach() if isinstance(mask, torch.Tensor) else None
         site.output = node
         site.operand_sources = (producing_projection(node.tensor_parent(0)), producing_projection(node.tensor_parent(1)))
-        site.operand_modules = tuple(s[0].module if s else None for s in site.operand_sources)
         site.value_source = producing_projection(node.tensor_parent(2))
         self.sites.append(site)
         with torch.no_grad():
@@ -303,8 +324,8 @@ def _score_rows_first(matmul: Node) -> tuple[int, int]:
     """(operand giving the score rows, operand giving the columns); an einsum says it by its letters
     ('bhjd,bhid->bhij' with (q, k) puts k on the rows)."""
     left, right = matmul_operands(matmul)
-    if matmul.name == "einsum" and matmul.args and isinstance(matmul.args[0], str):
-        parsed = einsum_operand_axes(matmul.args[0], [t.dim() for t in matmul.tensors])
+    if matmul.name == "einsum":
+        parsed = einsum_axes(matmul)
         if parsed is not None and len(parsed[0]) == 2 and len(parsed[1]) >= 2:
             (a, b), out = parsed
             if out[-2] in b and out[-2] not in a and out[-1] in a:
@@ -324,4 +345,4 @@ def _fill_value(node: Node) -> float | None:
     return None
 
 
-__all__ = ["AttentionSite", "AttentionTrace", "FILLS", "MASKED_BELOW", "MATMULS"]
+__all__ = ["AttentionSite", "AttentionTrace", "FILLS", "MASKED_BELOW", "MATMULS", "plain_attention_path"]

@@ -116,19 +116,10 @@ _QUERY_WORDS = {"q", "query", "queries", "wq", "qproj", "qlinear"}
 _KEY_WORDS = {"k", "key", "keys", "wk", "kproj", "klinear"}
 
 
-class _Role:
-    """Does a projection's name say query or key? The last name segment, split at '_' / '-'
-    (q_proj, W_Q, to_k, key, linear_q, wq ...)."""
-
-    def __init__(self, words):
-        self.words = words
-
-    def search(self, name: str) -> bool:
-        tokens = set(re.split(r"[_\-]", name.split(".")[-1].lower()))
-        return bool(tokens & self.words)
-
-
-_QUERY, _KEY = _Role(_QUERY_WORDS), _Role(_KEY_WORDS)
+def _named(name: str, words: set[str]) -> bool:
+    """Does a projection's name say query (or key) by ``words``? The last name segment, split at
+    '_' / '-' (q_proj, W_Q, to_k, key, linear_q, wq ...)."""
+    return bool(set(re.split(r"[_\-]", name.split(".")[-1].lower())) & words)
 
 
 def _orientation(site) -> tuple[bool, str] | None:
@@ -145,9 +136,9 @@ def _orientation(site) -> tuple[bool, str] | None:
     (l_node, l_chunk), (r_node, r_chunk) = left, right
     l_name, r_name = l_node.module, r_node.module
     if l_name != r_name:
-        if _KEY.search(l_name) and _QUERY.search(r_name):
+        if _named(l_name, _KEY_WORDS) and _named(r_name, _QUERY_WORDS):
             return True, f"({l_name}) @ ({r_name})^T, by the projections' names"
-        if _QUERY.search(l_name) and _KEY.search(r_name):
+        if _named(l_name, _QUERY_WORDS) and _named(r_name, _KEY_WORDS):
             return False, f"{l_name} @ {r_name}^T"
     if value is not None:
         v_src = value[0].tensors[0] if value[0].tensors else None

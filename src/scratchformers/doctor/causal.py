@@ -55,15 +55,19 @@ def _as_rows(t: torch.Tensor, rows: int, seq_len: int) -> torch.Tensor | None:
 
 
 def _watched(call, ids, kwargs, rows):
-    """Main output and every module output with a per-position layout, for ``ids`` (rows of them)."""
+    """Main output and every module output with a per-position layout, for ``ids`` (rows of them);
+    and every module call's (input, output), under the same ``(module, k-th call)`` keys (two runs
+    may take different code paths), in completion order."""
     with torch.no_grad(), probe.capture_io(call.model) as records:
         out = call.run_main(ids, kwargs)
     t = ids.shape[1]
     watched = {("<output>", 0): _as_rows(out, rows, t)}
-    for name, _, o in records:  # keyed by (module, k-th call): two runs may take different code paths
-        k = sum(1 for key in watched if key[0] == name)
+    calls, count = {}, {}
+    for name, i, o in records:
+        k = count[name] = count.get(name, -1) + 1
+        calls[(name, k)] = (i, o)
         watched[(name, k)] = _as_rows(o, rows, t) if o is not None and o.dim() == 3 else None
-    return watched, records
+    return watched, calls
 
 
 def _pairs(a: dict, b: dict):
@@ -73,10 +77,10 @@ def _pairs(a: dict, b: dict):
             yield key[0], x, y
 
 
-def first_leak(call, ids, noise, kwargs) -> tuple[int | None, float, str | None]:
-    """(first leaking position, size, where it was seen) over every watched tensor."""
+def first_leak(call, ids, noise, kwargs, ref: dict) -> tuple[int | None, float, str | None]:
+    """(first leaking position, size, where it was seen) over every watched tensor (``ref``: the
+    watched tensors of ``ids`` itself)."""
     t = ids.shape[1]
-    ref, _ = _watched(call, ids, kwargs, 1)
     batch = ids.repeat(t - 1, 1)  # row r: tokens after position r replaced
     for r in range(t - 1):
         batch[r, r + 1:] = noise[0, r + 1:]
@@ -96,12 +100,12 @@ def first_leak(call, ids, noise, kwargs) -> tuple[int | None, float, str | None]
     return best
 
 
-def _leaking_module(call, ids, noise, pos, kwargs) -> str | None:
-    """The first module (in completion order) whose output at <= pos leaks while its input does not."""
+def _leaking_module(call, ids, noise, pos, kwargs, calls_a: dict) -> str | None:
+    """The first module (in completion order) whose output at <= pos leaks while its input does not
+    (``calls_a``: the module calls of ``ids`` itself)."""
     changed = ids.clone()
     changed[0, pos + 1:] = noise[0, pos + 1:]
-    _, rec_a = _watched(call, ids, kwargs, 1)
-    _, rec_b = _watched(call, changed, kwargs, 1)
+    _, calls_b = _watched(call, changed, kwargs, 1)
     t = ids.shape[1]
 
     def leaks(x, y):
@@ -110,28 +114,21 @@ def _leaking_module(call, ids, noise, pos, kwargs) -> str | None:
             return False
         return float(diff(x[:, :pos + 1], y[:, :pos + 1]).max()) > 1e-6 * (float(x.float().abs().max()) + 1e-6)
 
-    by_name = {}
-    for name, inp, out in rec_b:
-        by_name.setdefault(name, []).append((inp, out))
-    seen = {}
-    for name, in_a, out_a in rec_a:
-        k = seen[name] = seen.get(name, -1) + 1
-        if k >= len(by_name.get(name, ())):
-            continue
-        in_b, out_b = by_name[name][k]
-        if leaks(out_a, out_b) and not leaks(in_a, in_b):
-            return name
+    for (name, k), (in_a, out_a) in calls_a.items():
+        if (name, k) in calls_b:
+            in_b, out_b = calls_b[(name, k)]
+            if leaks(out_a, out_b) and not leaks(in_a, in_b):
+                return name
     return None
 
 
-def _future_tokens_read(call, ids, noise, pos, kwargs) -> list[int]:
+def _future_tokens_read(call, ids, noise, pos, kwargs, ref: dict) -> list[int]:
     """Which single future tokens change the output (or hidden states) at ``pos`` (one batched forward)."""
     t = ids.shape[1]
     future = list(range(pos + 1, t))
     batch = ids.repeat(len(future), 1)
     for row, j in enumerate(future):
         batch[row, j] = noise[0, j]
-    ref, _ = _watched(call, ids, kwargs, 1)
     outs, _ = _watched(call, batch, call.rows(len(future), kwargs), len(future))
     read = set()
     for _, a, b in _pairs(ref, outs):
@@ -156,8 +153,9 @@ def check_causal_leak(call: Call, input_ids, vocab_size, sites) -> Finding:
     if t < 2:
         return Finding("causal_leak", "skip", "needs at least 2 tokens")
     noise = perturb(ids, vocab_size, torch.Generator().manual_seed(0))
-    leak_at, leak_size, seen_in = first_leak(call, ids, noise, kwargs)
-    module = _leaking_module(call, ids, noise, leak_at, kwargs) if leak_at is not None else None
+    ref, ref_calls = _watched(call, ids, kwargs, 1)  # the reference forward, shared by the three probes
+    leak_at, leak_size, seen_in = first_leak(call, ids, noise, kwargs, ref)
+    module = _leaking_module(call, ids, noise, leak_at, kwargs, ref_calls) if leak_at is not None else None
     # the mask read off the scores explains the leak; "no mask" alone is not evidence (an encoder
     # inside an encoder-decoder, cross-attention), an inverted or shifted mask is
     diagnosed = [(s, d) for s, d in ((s, mask_diagnosis(s)) for s in sites) if d is not None]
@@ -173,7 +171,7 @@ def check_causal_leak(call: Call, input_ids, vocab_size, sites) -> Finding:
         module = diagnosed[0][0].module
     parts = []
     if leak_at is not None:
-        readers = _future_tokens_read(call, ids, noise, leak_at, kwargs)
+        readers = _future_tokens_read(call, ids, noise, leak_at, kwargs, ref)
         where = "" if seen_in == "<output>" else f" (seen in the output of {seen_in})"
         parts.append(f"output at position {leak_at} changes by {leak_size:.3g} when later tokens change{where}"
                      + (f" (it reads token(s) at {readers})" if readers else ""))

@@ -7,12 +7,12 @@ once under the op tracer; the black-box checks run it again on perturbed inputs.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 
 import torch
 from torch import nn
 
-from scratchformers.analysis.trace import AttentionTrace
+from scratchformers.analysis.trace import AttentionTrace, plain_attention_path
 from scratchformers.doctor import probe
 from scratchformers.doctor.attention_checks import (
     check_mask_fill,
@@ -33,6 +33,7 @@ from scratchformers.doctor.structure_checks import (
     check_norm_axis,
     check_norm_missing,
     check_residual,
+    find_blocks,
 )
 from scratchformers.doctor.weights import check_pretrained
 
@@ -108,20 +109,13 @@ def _guarded(report: Report, check_id: str, run) -> Finding | None:
     return finding
 
 
-def _token_vocab(trace: AttentionTrace, ids: torch.Tensor) -> int | None:
-    """Rows of the embedding table the ids are looked up in (seen in the trace)."""
+def _token_embedding(trace: AttentionTrace, ids: torch.Tensor) -> tuple[int, int] | None:
+    """(rows, width) of the embedding table the ids are looked up in (seen in the trace)."""
     for node in trace.nodes:
         if node.name == "embedding" and len(node.tensors) >= 2:
             looked_up, table = node.tensors[0], node.tensors[1]
             if looked_up.shape in (ids.shape, ids.t().shape) and not looked_up.is_floating_point():
-                return int(table.shape[0])
-    return None
-
-
-def _width(model: nn.Module, trace: AttentionTrace, ids) -> int | None:
-    for node in trace.nodes:
-        if node.name == "embedding" and len(node.tensors) >= 2 and node.tensors[0].shape in (ids.shape, ids.t().shape):
-            return int(node.tensors[1].shape[-1])
+                return int(table.shape[0]), int(table.shape[-1])
     return None
 
 
@@ -154,7 +148,7 @@ def check_model(
     forward_kwargs = dict(forward_kwargs or {})
     _, device = probe.model_dtype_device(model)
     input_ids = input_ids.to(device)
-    with probe.eval_mode(model), _no_fastpath():
+    with probe.eval_mode(model), plain_attention_path():
         if seq_first is None:
             seq_first = infer_seq_first(model, input_ids, forward_kwargs, input_arg)
         if seq_first and not generated:
@@ -164,8 +158,9 @@ def check_model(
     if "inputs" in checks:
         findings, input_ids = check_inputs(model, input_ids)
         report.extend(findings)
-        call.seq_len = input_ids.shape[1]
-        call.kwargs = call.cut(call.seq_len) if findings and findings[0].status == "fail" else call.kwargs
+        if input_ids.shape[1] != call.seq_len:  # cut to the position table: per-token arguments follow
+            call.kwargs = call.cut(input_ids.shape[1])  # recognised by the old length
+            call.seq_len = input_ids.shape[1]
     deterministic = True
     if "dropout" in checks:
         try:
@@ -174,7 +169,7 @@ def check_model(
         except Exception:  # noqa: BLE001 - the forward itself fails: reported below
             pass
 
-    with probe.eval_mode(model), _no_fastpath():
+    with probe.eval_mode(model), plain_attention_path():
         _run_checks(report, call, input_ids, causal, pretrained, reference, checks, deterministic)
     attribute_consequences(report)
     return report
@@ -186,13 +181,14 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
     try:
         with torch.no_grad(), trace, probe.capture_io(model) as records:
             raw = call(input_ids)
-            out = call.main(raw)
     except Exception as err:  # noqa: BLE001 - every failure becomes a finding
-        if isinstance(err, TypeError) and "without a floating-point tensor" in str(err):
-            report.add(Finding("output", "fail", str(err), cause="the forward must return the model's outputs",
-                               fix="return logits  # a tensor, a tuple, a dict or an object with .logits"))
-        else:
-            report.add(_forward_failure(trace, err))
+        failure = _forward_failure(trace, err)
+    else:
+        failure = None if probe.find_main_output(raw) is not None else Finding(
+            "output", "fail", probe.no_output_message(raw), cause="the forward must return the model's outputs",
+            fix="return logits  # a tensor, a tuple, a dict or an object with .logits")
+    if failure is not None:
+        report.add(failure)
         for name in checks:
             if name not in ("inputs", "dropout", "pretrained"):
                 report.add(Finding(name, "skip", "the forward pass failed"))
@@ -200,8 +196,8 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
             _guarded(report, "pretrained", lambda: check_pretrained(model, pretrained, reference))
         return
     sites = trace.sites
-    vocab = _token_vocab(trace, input_ids) or probe.infer_vocab_size(model) or int(input_ids.max()) + 1
-    width = _width(model, trace, input_ids)
+    table_rows, width = _token_embedding(trace, input_ids) or (None, None)
+    vocab = table_rows or probe.infer_vocab_size(model) or int(input_ids.max()) + 1
     if "attention" in checks:
         _guarded(report, "attention.softmax_axis", lambda: check_softmax_axis(sites))
         _guarded(report, "attention.scaling", lambda: check_scaling(sites))
@@ -212,8 +208,9 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
         batch, t = input_ids.shape
         _guarded(report, "norm.axis", lambda: check_norm_axis(trace, batch, t, width))
         called = {name for name, _, _ in records}
-        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width, called))
-        _guarded(report, "residual", lambda: check_residual(model, trace, records))
+        blocks = functools.cache(lambda: find_blocks(trace, called))  # once, inside the guards
+        _guarded(report, "norm.missing", lambda: check_norm_missing(trace, width, blocks()))
+        _guarded(report, "residual", lambda: check_residual(model, blocks(), records))
     outputs_finite = all(bool(torch.isfinite(t).all()) for _, t in probe.output_tensors(raw))
     if "nan_inf" in checks:
         _guarded(report, "nan_inf", lambda: check_nan_inf(raw, records, sites))
@@ -240,19 +237,3 @@ def _run_checks(report, call, input_ids, causal, pretrained, reference, checks, 
             _guarded(report, "gradient_flow", lambda: check_gradient_flow(model, input_ids, call=call))
         else:  # NaN outputs give NaN gradients everywhere; the nan_inf finding names the cause
             report.add(Finding("gradient_flow", "skip", "the outputs are not finite (see nan_inf)"))
-    del out
-
-
-@contextlib.contextmanager
-def _no_fastpath():
-    """nn.MultiheadAttention / nn.TransformerEncoderLayer take a fused C++ path in eval mode that no
-    tracer can see into; the checks run the plain path (same numbers)."""
-    mha = getattr(torch.backends, "mha", None)
-    previous = mha.get_fastpath_enabled() if mha is not None else None
-    if mha is not None:
-        mha.set_fastpath_enabled(False)
-    try:
-        yield
-    finally:
-        if mha is not None:
-            mha.set_fastpath_enabled(previous)

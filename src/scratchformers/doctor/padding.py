@@ -58,11 +58,10 @@ def check_padding(call: Call, input_ids, vocab_size: int, causal: bool | None) -
     other = ids.clone()
     other[:, real:] = perturb(ids, vocab_size, torch.Generator().manual_seed(2))[:, real:]
     with torch.no_grad():
-        a = _as_rows(call.run_main(ids, kwargs), 1, t)
-        b = _as_rows(call.run_main(other, kwargs), 1, t)
+        raw_a, raw_b = call.run_main(ids, kwargs), call.run_main(other, kwargs)
+    a, b = _as_rows(raw_a, 1, t), _as_rows(raw_b, 1, t)
     if a is None or b is None:
-        with torch.no_grad():
-            a, b = call.run_main(ids, kwargs), call.run_main(other, kwargs)  # a pooled output: all of it
+        a, b = raw_a, raw_b  # a pooled output: all of it
         region = "the pooled output"
     else:
         a, b = a[:, :real], b[:, :real]

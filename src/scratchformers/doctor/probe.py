@@ -38,16 +38,26 @@ def output_tensors(out) -> list[tuple[str, torch.Tensor]]:
     ]
 
 
-def main_output(out) -> torch.Tensor:
-    """``.logits`` if present, else ``.last_hidden_state``, else the first floating tensor."""
+def find_main_output(out) -> torch.Tensor | None:
+    """``.logits`` if present, else ``.last_hidden_state``, else the first floating tensor, else None."""
     for key in ("logits", "last_hidden_state"):
         value = out.get(key) if isinstance(out, dict) else getattr(out, key, None)
         if isinstance(value, torch.Tensor):
             return value
     tensors = output_tensors(out)
-    if not tensors:
-        raise TypeError(f"the model returned {type(out).__name__} without a floating-point tensor in it")
-    return tensors[0][1]
+    return tensors[0][1] if tensors else None
+
+
+def no_output_message(out) -> str:
+    return f"the model returned {type(out).__name__} without a floating-point tensor in it"
+
+
+def main_output(out) -> torch.Tensor:
+    """:func:`find_main_output`; a TypeError when the model returned no floating-point tensor."""
+    found = find_main_output(out)
+    if found is None:
+        raise TypeError(no_output_message(out))
+    return found
 
 
 def run(model: nn.Module, input_ids: torch.Tensor, forward_kwargs: dict | None = None):

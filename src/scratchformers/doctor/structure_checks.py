@@ -211,11 +211,11 @@ def _reads_activation(src) -> bool:
         p is not None and p.name in _ACTIVATIONS for p in src.parents))
 
 
-def check_norm_missing(trace, width: int | None, called: set[str]) -> Finding:
+def check_norm_missing(trace, width: int | None, blocks: dict[str, object]) -> Finding:
+    """``blocks``: :func:`find_blocks` of this trace."""
     if not width:
         return Finding("norm.missing", "skip", "model width unknown (no token embedding)")
     normed, first = _normalised_nodes(trace)
-    blocks = find_blocks(trace, called)
     if first is None:
         if not blocks:
             return Finding("norm.missing", "skip", "no transformer block (attention + feed-forward) found")
@@ -288,8 +288,9 @@ def _from_attention(node, attn_out, depth: int = 8) -> bool:
 
 
 # ----- residual ------------------------------------------------------------------------------------
-def check_residual(model, trace, records) -> Finding:
-    blocks = sorted(find_blocks(trace, {name for name, _, _ in records}))
+def check_residual(model, blocks: dict[str, object], records) -> Finding:
+    """``blocks``: :func:`find_blocks` of the trace; ``records``: the module calls of the same forward."""
+    blocks = sorted(blocks)
     by_name = {}
     for name, inp, out in records:
         by_name.setdefault(name, (inp, out))

@@ -8,8 +8,10 @@ factory that does not return an ``nn.Module``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
+import io
 import json
 import pathlib
 import sys
@@ -42,14 +44,23 @@ def load_object(spec: str):
         raise ConfigError(f"{path} does not exist (expected a Python file defining {name})")
     module_name = f"sf_user_{path.stem}"
     sys.path.insert(0, str(path.resolve().parent))  # the file's own sibling imports
+    out, err_out = io.StringIO(), io.StringIO()  # a script's own usage text must not precede our line
     try:
         spec_obj = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec_obj)
-        spec_obj.loader.exec_module(module)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err_out):
+            spec_obj.loader.exec_module(module)
+    except SystemExit as exit_:  # parser.parse_args() / sys.exit() at import
+        said = (err_out.getvalue() or out.getvalue()).strip().splitlines()
+        raise ConfigError(f"{path} exits when imported (exit code {exit_.code}"
+                          f"{f': {said[-1]}' if said else ''}); put the script part under "
+                          "`if __name__ == \"__main__\":` so the model can be imported") from None
     except Exception as err:  # noqa: BLE001 - any import failure becomes one clear line
         raise ConfigError(f"could not import {path}: {type(err).__name__}: {err}") from None
     finally:
         sys.path.pop(0)
+    sys.stdout.write(out.getvalue())
+    sys.stderr.write(err_out.getvalue())
     if not hasattr(module, name):
         found = sorted(n for n, v in vars(module).items()
                        if not n.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v))
@@ -73,8 +84,8 @@ def build_user_model(spec: str, config: dict | None = None) -> nn.Module:
                     if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                     and p.name not in config]
         hint = ", ".join(f'"{n}": ...' for n in required)
-        raise ConfigError(f"{spec}(...) cannot be called with {config or 'no arguments'}: {err}; "
-                          f"pass them with --config '{{{hint}}}'") from None
+        raise ConfigError(f"{spec}(...) cannot be called with {config or 'no arguments'}: {err}"
+                          + (f"; pass them with --config '{{{hint}}}'" if required else "")) from None
     except ValueError:  # no signature (a builtin): just try
         pass
     try:

@@ -7,8 +7,6 @@ A mutant is (bug class, style, build options, [(old, new), ...], accepted findin
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import pathlib
 import types
 from dataclasses import dataclass, field
@@ -57,10 +55,6 @@ class Mutant:
     edits: list
     expect: set
     options: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.bug}-{self.style}-{abs(hash(str(self.edits))) % 10000}"
 
 
 def _m(bug, style, edits, expect, **options):
@@ -228,35 +222,21 @@ MUTANTS = [
 ]
 
 
-class IdsFirst(torch.nn.Module):
-    """For a doctor without ``input_arg`` (the 'before' measurement): the ids argument first."""
-
-    def __init__(self, inner, name):
-        super().__init__()
-        self.inner, self.name = inner, name
-
-    def forward(self, ids, **kwargs):
-        return self.inner(**{self.name: ids}, **kwargs)
-
-
-def check(module, model, seed=0, check_model=None, example_options=None):
+def check(module, model, seed=0, example_options=None):
     """Run the doctor the way a user would on this corpus model."""
-    if check_model is None:
-        from scratchformers.doctor import check_model
+    from scratchformers.doctor import check_model
+
     ex = module.example(model, seed, **(example_options or {}))
     kwargs = {"causal": module.CAUSAL, "forward_kwargs": ex["forward_kwargs"], "pretrained": False}
     if ex.get("input_arg"):
-        if "input_arg" in inspect.signature(check_model).parameters:
-            kwargs["input_arg"] = ex["input_arg"]
-        else:
-            model = IdsFirst(model, ex["input_arg"])
+        kwargs["input_arg"] = ex["input_arg"]
     return check_model(model, ex["input_ids"], **kwargs)
 
 
-def run_mutant(mutant: Mutant, check_model=None):
+def run_mutant(mutant: Mutant):
     module = load(mutant.style, mutant.edits)
     model = module.build(0, **mutant.options)
-    return check(module, model, 0, check_model)
+    return check(module, model, 0)
 
 
 # ----- correct models: the corpus styles at several seeds/sizes, and Hugging Face models ----------------
@@ -299,10 +279,3 @@ def build_hf(kind: str, seed: int, attn: str):
 
 def hf_ids(seed: int) -> torch.Tensor:
     return torch.randint(5, 64, (2, 12), generator=torch.Generator().manual_seed(seed))
-
-
-def load_style(style: str):
-    spec = importlib.util.spec_from_file_location(f"wild_{style}_plain", HERE / f"{style}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
