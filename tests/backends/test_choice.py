@@ -170,3 +170,18 @@ def test_a_training_plan_must_save_more_than_its_autograd_node_costs(monkeypatch
         assert choice.training_plan(64, 96, 32, True) == expected
     with choice.forced("onednn"):
         assert choice.training_plan(64, 96, 32, True) == ("onednn",) * 3  # forced is forced
+
+
+def test_measurements_leave_the_global_random_generator_alone():
+    """They run in the middle of a seeded training run (the first step): drawing from the global
+    generator there would change every later dropout mask (regression: node_overhead did)."""
+    from scratchformers.backends import attention_choice
+
+    choice.node_overhead.cache_clear()
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    choice.node_overhead()
+    choice.measure("fwd", 1, 32, 16, True, kernels.candidates("fwd", 1))
+    attention_choice._measure((1, 2, 8, 4), (1, 2, 8, 4), True)
+    assert torch.equal(torch.rand(3), want)
