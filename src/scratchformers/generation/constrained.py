@@ -165,7 +165,8 @@ def _beam_step(b, K, scores, index, vocab, ids, eos, phrases, hyp, cur_len, prom
             kept_rows.append(row)
         if len(kept_rows) == K:
             break
-    return torch.stack(kept_scores), torch.tensor(kept_tokens), torch.tensor(kept_rows)
+    device = scores.device
+    return torch.stack(kept_scores), torch.tensor(kept_tokens, device=device), torch.tensor(kept_rows, device=device)
 
 
 def _widen(b, K, ids, all_vocab, phrases, scores, tokens, rows_from):
@@ -188,10 +189,11 @@ def _widen(b, K, ids, all_vocab, phrases, scores, tokens, rows_from):
                 extra_rows.append(row)
     if not extra_rows:
         return scores, tokens, rows_from
+    device = scores.device  # the model's: every index tensor must live there too
     all_scores = torch.cat((scores, torch.stack(extra_scores)))
-    all_tokens = torch.cat((tokens, torch.tensor(extra_tokens)))
-    all_rows = torch.cat((rows_from, torch.tensor(extra_rows)))
-    banks = torch.tensor([s.bank() for s in states])
+    all_tokens = torch.cat((tokens, torch.tensor(extra_tokens, device=device)))
+    all_rows = torch.cat((rows_from, torch.tensor(extra_rows, device=device)))
+    banks = torch.tensor([s.bank() for s in states], device=device)
     order = (banks * 100 + all_scores).sort(descending=True).indices  # by bank, then score
     sorted_banks = banks[order].tolist()
     # position within each run of equal banks in that order (a run restarts when the bank changes)
@@ -200,7 +202,7 @@ def _widen(b, K, ids, all_vocab, phrases, scores, tokens, rows_from):
         counter = counter + 1 if bank == current else 0
         current = bank
         rank_in_run.append(counter)
-    round_robin = torch.tensor(rank_in_run).sort(stable=True).indices
+    round_robin = torch.tensor(rank_in_run, device=device).sort(stable=True).indices
     order = order[round_robin][:K]
     return all_scores[order], all_tokens[order], all_rows[order]
 
