@@ -62,6 +62,7 @@ def test_constraint_state_by_hand():
         (dict(num_beams=1, force_words_ids=[[5]]), "num_beams > 1"),
         (dict(num_beams=4, force_words_ids=[[[5], [6]]]), "disjunctive"),
         (dict(num_beams=4, force_words_ids=[[]]), "non-empty"),
+        (dict(num_beams=4, force_words_ids=[[5], [960]]), r"token ids \[960\] outside the vocabulary of 96"),
     ],
 )
 def test_invalid_constraints(reference_gpt2, options, match):

@@ -221,6 +221,11 @@ def test_full_chain_matches_hf_order():
         (dict(suppress_tokens=[1, -2]), "suppress_tokens"),
         (dict(forced_eos_token_id=[]), "forced_eos_token_id"),
         (dict(encoder_repetition_penalty=0.0), "encoder_repetition_penalty"),
+        # a string is a ConfigError too, not a TypeError from the range comparison
+        (dict(typical_p="0.9"), "typical_p"),
+        (dict(epsilon_cutoff="3e-4"), "epsilon_cutoff"),
+        (dict(eta_cutoff="3e-4"), "eta_cutoff"),
+        (dict(encoder_repetition_penalty="1.2"), "encoder_repetition_penalty"),
     ],
 )
 def test_invalid_options_name_the_value(options, name):
@@ -235,3 +240,12 @@ def test_function_errors_are_one_line():
         P.sequence_bias(random_ids(0), random_scores(0), {(70,): 1.0})
     with pytest.raises(ConfigError, match="typical_p"):
         P.typical_p(random_scores(0), 1.0)
+
+
+def test_forced_ids_outside_the_vocabulary_are_one_line_errors():
+    """Not a raw IndexError: the value, the vocabulary size and the fix."""
+    at_last_step = random_ids(0, length=4)
+    with pytest.raises(ConfigError, match=r"forced_eos_token_id=\[60\] .* outside the vocabulary of 50: use ids < 50"):
+        P.forced_eos(at_last_step, random_scores(0), 5, 60)
+    with pytest.raises(ConfigError, match=r"forced_bos_token_id=60 .* outside the vocabulary of 50"):
+        P.forced_bos(random_ids(0, length=1), random_scores(0), 60)

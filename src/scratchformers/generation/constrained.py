@@ -124,6 +124,8 @@ def constrained_beam_search(d) -> GenerateOutput:
         all_vocab = processed + beam_scores[:, None]  # (rows, V) accumulated scores
         d.recorder.record(logits, all_vocab)
         vocab = all_vocab.size(-1)
+        if cur_len == prompt_len:
+            _check_vocab(phrases, vocab)
         top_scores, top_index = torch.topk(all_vocab.view(B, K * vocab), candidates, dim=1)
         ids = sequences[:, :cur_len].tolist()
         new_scores = beam_scores.clone()
@@ -148,6 +150,12 @@ def constrained_beam_search(d) -> GenerateOutput:
         if not done[b]:
             _add_final_beams(b, K, sequences[:, :cur_len].tolist(), beam_scores, phrases, hyps[b], prompt_len, d.config.num_return_sequences)
     return finished_sequences(d, [hyp.items for hyp in hyps])
+
+
+def _check_vocab(phrases: list[list[int]], vocab: int) -> None:
+    outside = sorted({t for phrase in phrases for t in phrase if t >= vocab})
+    if outside:
+        raise ConfigError(f"force_words_ids name token ids {outside} outside the vocabulary of {vocab}: use ids < {vocab}")
 
 
 def _beam_step(b, K, scores, index, vocab, ids, eos, phrases, hyp, cur_len, prompt_len):

@@ -61,7 +61,11 @@ def begin_suppress_tokens(input_ids: torch.Tensor, scores: torch.Tensor, token_i
     return scores.masked_fill(vocab_mask(scores, list(token_ids)), NEG_INF)
 
 
-def _force(scores: torch.Tensor, token_ids) -> torch.Tensor:
+def _force(scores: torch.Tensor, token_ids, name: str) -> torch.Tensor:
+    vocab = scores.size(-1)
+    outside = [t for t in ([token_ids] if isinstance(token_ids, int) else token_ids) if t >= vocab]
+    if outside:
+        raise ConfigError(f"{name}={token_ids!r} names token ids {outside} outside the vocabulary of {vocab}: use ids < {vocab}")
     forced = torch.full_like(scores, NEG_INF)
     forced[:, token_ids] = 0
     return forced
@@ -70,13 +74,13 @@ def _force(scores: torch.Tensor, token_ids) -> torch.Tensor:
 def forced_bos(input_ids: torch.Tensor, scores: torch.Tensor, bos_token_id: int) -> torch.Tensor:
     """At the first step of a one-token (decoder start) input, only ``bos_token_id`` is possible (score 0)."""
     check_scores(scores)
-    return _force(scores, bos_token_id) if input_ids.size(1) == 1 else scores
+    return _force(scores, bos_token_id, "forced_bos_token_id") if input_ids.size(1) == 1 else scores
 
 
 def forced_eos(input_ids: torch.Tensor, scores: torch.Tensor, max_length: int, eos_token_id) -> torch.Tensor:
     """At the last step (the sequence is ``max_length - 1`` long) only EOS is possible (score 0)."""
     check_scores(scores)
-    return _force(scores, _eos_ids(eos_token_id)) if input_ids.size(1) == max_length - 1 else scores
+    return _force(scores, _eos_ids(eos_token_id), "forced_eos_token_id") if input_ids.size(1) == max_length - 1 else scores
 
 
 def remove_invalid_values(scores: torch.Tensor) -> torch.Tensor:
