@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.generation.beam_search import NEG_LARGE
 from scratchformers.generation.outputs import GenerateOutput
 from scratchformers.generation.processors import LogitsProcessorList, SequenceBias
-
-NEG_LARGE = -1.0e9
 
 
 class Hypotheses:

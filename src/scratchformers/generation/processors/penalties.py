@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from scratchformers.errors import ConfigError
-from scratchformers.generation.processors.base import NEG_INF, check_scores, check_token_ids
+from scratchformers.generation.processors.base import NEG_INF, check_scores, check_token_ids, eos_ids
 
 
 def repetition_penalty(
@@ -62,7 +62,12 @@ def no_repeat_ngram(input_ids: torch.Tensor, scores: torch.Tensor, n: int) -> to
         return scores
     prefix = input_ids[:, seq_len - n + 1 :]  # (B, n-1): the n-gram the next token would complete
     windows = input_ids.unfold(1, n, 1)  # (B, seq_len - n + 1, n) every n-gram so far
-    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (B, num_windows)
+    return _ban_completions(scores, windows, prefix)
+
+
+def _ban_completions(scores: torch.Tensor, windows: torch.Tensor, prefix: torch.Tensor) -> torch.Tensor:
+    """Ban the last token of every n-gram in ``windows`` (rows, W, n) whose first n-1 equal ``prefix`` (rows, n-1)."""
+    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (rows, W)
     vocab = scores.size(-1)
     # Non-matching windows write to a spare column so they cannot un-ban another window's token.
     banned_ids = torch.where(matches, windows[..., -1].clamp(max=vocab), vocab)
@@ -101,16 +106,11 @@ def encoder_no_repeat_ngram(input_ids: torch.Tensor, scores: torch.Tensor, encod
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"encoder_no_repeat_ngram_size must be an integer >= 1, got {n!r}")
     source = _per_row(encoder_input_ids, scores.size(0))
-    vocab = scores.size(-1)
     if source.size(1) < n or input_ids.size(1) < n - 1:
         return scores
     windows = source.unfold(1, n, 1)  # (rows, W, n) every n-gram of the encoder input
     prefix = input_ids[:, input_ids.size(1) - (n - 1) :]  # (rows, n-1); empty for n = 1
-    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (rows, W)
-    banned_ids = torch.where(matches, windows[..., -1].clamp(max=vocab), vocab)
-    banned = torch.zeros(scores.size(0), vocab + 1, dtype=torch.bool, device=scores.device)
-    banned.scatter_(1, banned_ids, True)
-    return scores.masked_fill(banned[:, :vocab], NEG_INF)
+    return _ban_completions(scores, windows, prefix)
 
 
 def normalize_sequence_bias(sequence_bias) -> dict[tuple[int, ...], float]:
@@ -166,7 +166,7 @@ def bad_words(input_ids: torch.Tensor, scores: torch.Tensor, bad_words_ids, eos_
 
 def _bad_word_biases(bad_words_ids, eos_token_id) -> dict[tuple[int, ...], float]:
     words = check_token_ids("bad_words_ids", bad_words_ids, nested=True)
-    eos = [] if eos_token_id is None else [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)
+    eos = eos_ids(eos_token_id) or []
     words = [w for w in words if not (len(w) == 1 and w[0] in eos)]
     return {tuple(w): NEG_INF for w in words}
 

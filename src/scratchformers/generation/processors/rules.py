@@ -12,14 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from scratchformers.errors import ConfigError
-from scratchformers.generation.processors.base import NEG_INF, check_scores, vocab_mask
-
-
-def _eos_ids(eos_token_id) -> list[int]:
-    ids = [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id if eos_token_id is not None else [])
-    if not ids or not all(isinstance(i, int) and i >= 0 for i in ids):
-        raise ConfigError(f"eos_token_id={eos_token_id!r} is invalid: it must be an id >= 0 or a non-empty list of them")
-    return ids
+from scratchformers.generation.processors.base import NEG_INF, check_scores, eos_ids, vocab_mask
 
 
 def _check_count(name: str, value) -> None:
@@ -33,7 +26,7 @@ def min_length(input_ids: torch.Tensor, scores: torch.Tensor, length: int, eos_t
     _check_count("min_length", length)
     if input_ids.size(1) >= length:
         return scores
-    return scores.masked_fill(vocab_mask(scores, _eos_ids(eos_token_id)), NEG_INF)
+    return scores.masked_fill(vocab_mask(scores, eos_ids(eos_token_id, required=True)), NEG_INF)
 
 
 def min_new_tokens(
@@ -44,7 +37,7 @@ def min_new_tokens(
     _check_count("min_new_tokens", count)
     if input_ids.size(1) - prompt_length >= count:
         return scores
-    return scores.masked_fill(vocab_mask(scores, _eos_ids(eos_token_id)), NEG_INF)
+    return scores.masked_fill(vocab_mask(scores, eos_ids(eos_token_id, required=True)), NEG_INF)
 
 
 def suppress_tokens(scores: torch.Tensor, token_ids) -> torch.Tensor:
@@ -80,7 +73,7 @@ def forced_bos(input_ids: torch.Tensor, scores: torch.Tensor, bos_token_id: int)
 def forced_eos(input_ids: torch.Tensor, scores: torch.Tensor, max_length: int, eos_token_id) -> torch.Tensor:
     """At the last step (the sequence is ``max_length - 1`` long) only EOS is possible (score 0)."""
     check_scores(scores)
-    return _force(scores, _eos_ids(eos_token_id), "forced_eos_token_id") if input_ids.size(1) == max_length - 1 else scores
+    return _force(scores, eos_ids(eos_token_id, required=True), "forced_eos_token_id") if input_ids.size(1) == max_length - 1 else scores
 
 
 def remove_invalid_values(scores: torch.Tensor) -> torch.Tensor:
