@@ -249,3 +249,23 @@ def test_forced_ids_outside_the_vocabulary_are_one_line_errors():
         P.forced_eos(at_last_step, random_scores(0), 5, 60)
     with pytest.raises(ConfigError, match=r"forced_bos_token_id=60 .* outside the vocabulary of 50"):
         P.forced_bos(random_ids(0, length=1), random_scores(0), 60)
+
+
+def test_processor_tables_are_built_once_not_per_token(monkeypatch):
+    """The decode hot path: bias tensors and vocab masks are built on the first call only (same
+    results every call); encoder ids already one per row are not copied."""
+    from scratchformers.generation.processors import base, penalties
+
+    built = []
+    tables, mask = penalties._bias_tables, base.vocab_mask
+    monkeypatch.setattr(penalties, "_bias_tables", lambda *a: built.append("bias") or tables(*a))
+    monkeypatch.setattr(base, "vocab_mask", lambda *a: built.append("mask") or mask(*a))
+    chain = [P.SequenceBias({(3,): 1.0, (4, 5): -2.0}), P.BadWords([[7], [8, 9]]), P.MinLength(40, 1),
+             P.MinNewTokens(5, [1, 2], 10), P.SuppressTokens([0, 6])]  # fmt: skip
+    for seed in range(3):
+        ids, scores = random_ids(seed), random_scores(seed)
+        for processor in chain:
+            assert same(processor(ids, scores), processor(ids, scores.clone()))
+    assert sorted(built) == ["bias", "bias", "mask", "mask", "mask"]
+    encoder_ids = random_ids(0)
+    assert penalties._per_row(encoder_ids, encoder_ids.size(0)) is encoder_ids

@@ -69,6 +69,17 @@ def keep_top(remove: torch.Tensor, scores: torch.Tensor, min_tokens_to_keep: int
     return remove & (scores < torch.topk(scores, k).values[..., -1:])
 
 
+class CachedMask:
+    """For processor classes: the ``vocab_mask`` of a fixed id list, built once per (vocab, device)."""
+
+    def cached_mask(self, scores: torch.Tensor, token_ids: Callable[[], list[int]]) -> torch.Tensor:
+        cache = self.__dict__.setdefault("_masks", {})
+        key = (scores.size(-1), scores.device)
+        if key not in cache:
+            cache[key] = vocab_mask(scores, token_ids())
+        return cache[key]
+
+
 class LogitsProcessorList(list):
     """A list of processors applied in order: ``scores = p(input_ids, scores)`` for each ``p``."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from scratchformers.errors import ConfigError
-from scratchformers.generation.processors.base import NEG_INF, check_scores, eos_ids, vocab_mask
+from scratchformers.generation.processors.base import NEG_INF, CachedMask, check_scores, eos_ids, vocab_mask
 
 
 def _check_count(name: str, value) -> None:
@@ -89,30 +89,39 @@ def remove_invalid_values(scores: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class MinLength:
+class MinLength(CachedMask):
     length: int
     eos_token_id: int | list[int]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return min_length(input_ids, scores, self.length, self.eos_token_id)
+        check_scores(scores)
+        _check_count("min_length", self.length)
+        if input_ids.size(1) >= self.length:
+            return scores
+        return scores.masked_fill(self.cached_mask(scores, lambda: eos_ids(self.eos_token_id, required=True)), NEG_INF)
 
 
 @dataclass
-class MinNewTokens:
+class MinNewTokens(CachedMask):
     count: int
     eos_token_id: int | list[int]
     prompt_length: int
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return min_new_tokens(input_ids, scores, self.count, self.eos_token_id, self.prompt_length)
+        check_scores(scores)
+        _check_count("min_new_tokens", self.count)
+        if input_ids.size(1) - self.prompt_length >= self.count:
+            return scores
+        return scores.masked_fill(self.cached_mask(scores, lambda: eos_ids(self.eos_token_id, required=True)), NEG_INF)
 
 
 @dataclass
-class SuppressTokens:
+class SuppressTokens(CachedMask):
     token_ids: list[int]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return suppress_tokens(scores, self.token_ids)
+        check_scores(scores)
+        return scores.masked_fill(self.cached_mask(scores, lambda: list(self.token_ids)), NEG_INF)
 
 
 @dataclass
