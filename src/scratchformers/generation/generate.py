@@ -243,6 +243,7 @@ def _beam_search(d: Decoding) -> GenerateOutput:
         pad_token_id=d.pad,
         stopping=d.stopping,
         generator=d.generator,
+        track_indices=d.config.return_dict_in_generate,  # beam_indices are only returned in the dict
     )
     while True:
         logits = d.next_logits(beams.running.view(-1, max_length), beams.cur_len)  # (rows, vocab)
