@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from transformers.generation import logits_process as hf
@@ -11,19 +14,8 @@ from scratchformers.errors import ConfigError
 from scratchformers.generation import GenerationConfig
 from scratchformers.generation import processors as P
 
-VOCAB = 50
-
-
-def random_scores(seed: int, *, ties: bool = False, rows: int = 6) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    if ties:
-        return torch.randint(-4, 4, (rows, VOCAB), generator=g).float() * 0.75
-    return torch.randn(rows, VOCAB, generator=g) * 3
-
-
-def random_ids(seed: int, length: int = 12, vocab: int = VOCAB, rows: int = 6) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed + 100)
-    return torch.randint(0, vocab, (rows, length), generator=g)
+sys.path.insert(0, str(Path(__file__).parent))
+from processor_inputs import random_ids, random_scores  # noqa: E402
 
 
 def same(ours: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -44,23 +36,17 @@ def test_typical_p_matches_hf(mass, keep, ties):
 
 
 @pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("epsilon", [1e-4, 0.01, 0.05, 0.3])
 @pytest.mark.parametrize("keep", [1, 3])
-def test_epsilon_cutoff_matches_hf(epsilon, keep, ties):
+@pytest.mark.parametrize(
+    "ours, reference, value",
+    [pytest.param(P.epsilon_cutoff, hf.EpsilonLogitsWarper, v, id=f"epsilon-{v}") for v in (1e-4, 0.01, 0.05, 0.3)]
+    + [pytest.param(P.eta_cutoff, hf.EtaLogitsWarper, v, id=f"eta-{v}") for v in (1e-4, 0.01, 0.1, 0.5)],
+)
+def test_epsilon_and_eta_cutoffs_match_hf(ours, reference, value, keep, ties):
     for seed in range(5):
         scores = random_scores(seed, ties=ties)
-        expected = hf.EpsilonLogitsWarper(epsilon, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
-        assert same(P.epsilon_cutoff(scores, epsilon, min_tokens_to_keep=keep), expected)
-
-
-@pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("eta", [1e-4, 0.01, 0.1, 0.5])
-@pytest.mark.parametrize("keep", [1, 3])
-def test_eta_cutoff_matches_hf(eta, keep, ties):
-    for seed in range(5):
-        scores = random_scores(seed, ties=ties)
-        expected = hf.EtaLogitsWarper(eta, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
-        assert same(P.eta_cutoff(scores, eta, min_tokens_to_keep=keep), expected)
+        expected = reference(value, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
+        assert same(ours(scores, value, min_tokens_to_keep=keep), expected)
 
 
 def test_epsilon_by_hand():
