@@ -62,8 +62,37 @@ def test_constraint_state_by_hand():
         (dict(num_beams=1, force_words_ids=[[5]]), "num_beams > 1"),
         (dict(num_beams=4, force_words_ids=[[[5], [6]]]), "disjunctive"),
         (dict(num_beams=4, force_words_ids=[[]]), "non-empty"),
+        (dict(num_beams=4, force_words_ids=[[5], [960]]), r"token ids \[960\] outside the vocabulary of 96"),
     ],
 )
 def test_invalid_constraints(reference_gpt2, options, match):
     with pytest.raises(ConfigError, match=match):
         generate(reference_gpt2, prompts()[0], **options)
+
+
+class _TorchSpy:
+    """``torch`` with ``tensor`` recording the device each call asked for (None: the default, the CPU)."""
+
+    def __init__(self):
+        self.devices = []
+
+    def __getattr__(self, name):
+        return getattr(torch, name)
+
+    def tensor(self, data, *args, **kwargs):
+        self.devices.append(kwargs.get("device"))
+        return torch.tensor(data, *args, **kwargs)
+
+
+def test_constrained_step_tensors_follow_the_scores_device(reference_gpt2, monkeypatch):
+    """Without a GPU: every index tensor the step builds is created on the scores' device (a CPU
+    default next to CUDA scores is a device-mismatch error), so each torch.tensor call names one."""
+    from scratchformers.generation import constrained
+
+    spy = _TorchSpy()
+    monkeypatch.setattr(constrained, "torch", spy)
+    case = RECORDED["cases"][0]
+    ids, mask = prompts()
+    generate(reference_gpt2, ids[case["rows"]], attention_mask=mask[case["rows"]], max_new_tokens=4, pad_token_id=PAD,
+             **case["options"])  # fmt: skip
+    assert spy.devices and all(d is not None and torch.device(d) == ids.device for d in spy.devices)

@@ -100,3 +100,20 @@ def test_scores_reproduce_the_beam_score(gpt_pair, prompts):
             total += float(steps[step, beam, out.sequences[row, prompt_len + step]])
         generated = int((out.beam_indices[row] >= 0).sum())
         assert total / generated == pytest.approx(float(out.sequences_scores[row]), abs=1e-4)
+
+
+def test_beam_indices_are_not_tracked_without_return_dict():
+    """The bookkeeping is skipped when nothing returns it; sequences and scores are unchanged."""
+    from scratchformers.generation.beam_search import BeamSearch
+    from scratchformers.generation.stopping import build_stopping_criteria
+
+    prompt = torch.tensor([[5, 6]] * 3 + [[7, 8]] * 3)
+    searches = [BeamSearch(prompt, num_beams=3, max_length=8, eos_token_id=[1], stopping=build_stopping_criteria(eos_token_id=[1]),
+                           track_indices=track) for track in (True, False)]  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    while not searches[0].is_done():
+        log_probs = torch.randn(6, 12, generator=g).log_softmax(-1)
+        assert torch.equal(searches[0].step(log_probs), searches[1].step(log_probs))
+    (seqs, scores, indices), (seqs_off, scores_off, indices_off) = (s.result(2) for s in searches)
+    assert torch.equal(seqs, seqs_off) and torch.equal(scores, scores_off)
+    assert indices is not None and indices_off is None

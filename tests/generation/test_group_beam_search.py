@@ -40,8 +40,10 @@ def test_recorded_cases_exercise_eos_and_diversity():
     """The reference is not trivial: some hypotheses end with EOS before max length, and the returned
     sequences of one prompt differ from each other."""
     eos_cases = [c for c in RECORDED["cases"] if "eos_token_id" in c["options"]]
-    ended = sum(any(row[i] == c["options"]["eos_token_id"] and i < len(row) - 1 for row in c["sequences"]
-                    for i in range(RECORDED["meta"]["max_new_tokens"])) for c in eos_cases)  # fmt: skip
+    prompt_len = len(RECORDED["meta"]["prompt_ids"][0])  # generated tokens start here, not at 0
+    # an EOS among the generated tokens before the last column: a hypothesis that ended early
+    ended = sum(any(c["options"]["eos_token_id"] in row[prompt_len : len(row) - 1] for row in c["sequences"])
+                for c in eos_cases)  # fmt: skip
     assert ended >= 1
     first = RECORDED["cases"][0]
     n = first["options"]["num_return_sequences"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from transformers.generation import logits_process as hf
@@ -10,19 +13,8 @@ from scratchformers.errors import ConfigError, ShapeError
 from scratchformers.generation import GenerationConfig
 from scratchformers.generation import processors as P
 
-VOCAB = 50
-
-
-def random_scores(seed: int, *, ties: bool) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    if ties:  # few distinct values: many exact ties at every cut-off
-        return torch.randint(-4, 4, (6, VOCAB), generator=g).float() * 0.75
-    return torch.randn(6, VOCAB, generator=g) * 3
-
-
-def random_ids(seed: int, length: int = 12, vocab: int = VOCAB) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, vocab, (6, length), generator=g)
+sys.path.insert(0, str(Path(__file__).parent))
+from processor_inputs import VOCAB, random_ids, random_scores  # noqa: E402
 
 
 @pytest.mark.parametrize("ties", [False, True])

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from transformers.generation import logits_process as hf
@@ -11,19 +14,8 @@ from scratchformers.errors import ConfigError
 from scratchformers.generation import GenerationConfig
 from scratchformers.generation import processors as P
 
-VOCAB = 50
-
-
-def random_scores(seed: int, *, ties: bool = False, rows: int = 6) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    if ties:
-        return torch.randint(-4, 4, (rows, VOCAB), generator=g).float() * 0.75
-    return torch.randn(rows, VOCAB, generator=g) * 3
-
-
-def random_ids(seed: int, length: int = 12, vocab: int = VOCAB, rows: int = 6) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed + 100)
-    return torch.randint(0, vocab, (rows, length), generator=g)
+sys.path.insert(0, str(Path(__file__).parent))
+from processor_inputs import random_ids, random_scores  # noqa: E402
 
 
 def same(ours: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -44,23 +36,17 @@ def test_typical_p_matches_hf(mass, keep, ties):
 
 
 @pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("epsilon", [1e-4, 0.01, 0.05, 0.3])
 @pytest.mark.parametrize("keep", [1, 3])
-def test_epsilon_cutoff_matches_hf(epsilon, keep, ties):
+@pytest.mark.parametrize(
+    "ours, reference, value",
+    [pytest.param(P.epsilon_cutoff, hf.EpsilonLogitsWarper, v, id=f"epsilon-{v}") for v in (1e-4, 0.01, 0.05, 0.3)]
+    + [pytest.param(P.eta_cutoff, hf.EtaLogitsWarper, v, id=f"eta-{v}") for v in (1e-4, 0.01, 0.1, 0.5)],
+)
+def test_epsilon_and_eta_cutoffs_match_hf(ours, reference, value, keep, ties):
     for seed in range(5):
         scores = random_scores(seed, ties=ties)
-        expected = hf.EpsilonLogitsWarper(epsilon, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
-        assert same(P.epsilon_cutoff(scores, epsilon, min_tokens_to_keep=keep), expected)
-
-
-@pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("eta", [1e-4, 0.01, 0.1, 0.5])
-@pytest.mark.parametrize("keep", [1, 3])
-def test_eta_cutoff_matches_hf(eta, keep, ties):
-    for seed in range(5):
-        scores = random_scores(seed, ties=ties)
-        expected = hf.EtaLogitsWarper(eta, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
-        assert same(P.eta_cutoff(scores, eta, min_tokens_to_keep=keep), expected)
+        expected = reference(value, min_tokens_to_keep=keep)(random_ids(seed), scores.clone())
+        assert same(ours(scores, value, min_tokens_to_keep=keep), expected)
 
 
 def test_epsilon_by_hand():
@@ -221,6 +207,11 @@ def test_full_chain_matches_hf_order():
         (dict(suppress_tokens=[1, -2]), "suppress_tokens"),
         (dict(forced_eos_token_id=[]), "forced_eos_token_id"),
         (dict(encoder_repetition_penalty=0.0), "encoder_repetition_penalty"),
+        # a string is a ConfigError too, not a TypeError from the range comparison
+        (dict(typical_p="0.9"), "typical_p"),
+        (dict(epsilon_cutoff="3e-4"), "epsilon_cutoff"),
+        (dict(eta_cutoff="3e-4"), "eta_cutoff"),
+        (dict(encoder_repetition_penalty="1.2"), "encoder_repetition_penalty"),
     ],
 )
 def test_invalid_options_name_the_value(options, name):
@@ -235,3 +226,32 @@ def test_function_errors_are_one_line():
         P.sequence_bias(random_ids(0), random_scores(0), {(70,): 1.0})
     with pytest.raises(ConfigError, match="typical_p"):
         P.typical_p(random_scores(0), 1.0)
+
+
+def test_forced_ids_outside_the_vocabulary_are_one_line_errors():
+    """Not a raw IndexError: the value, the vocabulary size and the fix."""
+    at_last_step = random_ids(0, length=4)
+    with pytest.raises(ConfigError, match=r"forced_eos_token_id=\[60\] .* outside the vocabulary of 50: use ids < 50"):
+        P.forced_eos(at_last_step, random_scores(0), 5, 60)
+    with pytest.raises(ConfigError, match=r"forced_bos_token_id=60 .* outside the vocabulary of 50"):
+        P.forced_bos(random_ids(0, length=1), random_scores(0), 60)
+
+
+def test_processor_tables_are_built_once_not_per_token(monkeypatch):
+    """The decode hot path: bias tensors and vocab masks are built on the first call only (same
+    results every call); encoder ids already one per row are not copied."""
+    from scratchformers.generation.processors import base, penalties
+
+    built = []
+    tables, mask = penalties._bias_tables, base.vocab_mask
+    monkeypatch.setattr(penalties, "_bias_tables", lambda *a: built.append("bias") or tables(*a))
+    monkeypatch.setattr(base, "vocab_mask", lambda *a: built.append("mask") or mask(*a))
+    chain = [P.SequenceBias({(3,): 1.0, (4, 5): -2.0}), P.BadWords([[7], [8, 9]]), P.MinLength(40, 1),
+             P.MinNewTokens(5, [1, 2], 10), P.SuppressTokens([0, 6])]  # fmt: skip
+    for seed in range(3):
+        ids, scores = random_ids(seed), random_scores(seed)
+        for processor in chain:
+            assert same(processor(ids, scores), processor(ids, scores.clone()))
+    assert sorted(built) == ["bias", "bias", "mask", "mask", "mask"]
+    encoder_ids = random_ids(0)
+    assert penalties._per_row(encoder_ids, encoder_ids.size(0)) is encoder_ids

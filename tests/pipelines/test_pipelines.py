@@ -157,3 +157,12 @@ def test_clear_errors(mlm_dir):
         sf.pipeline("fill-mask", model=sf.AutoModelForMaskedLM.from_pretrained(mlm_dir))
     with pytest.raises(TypeError, match="from_pretrained"):
         sf.AutoModel()
+
+
+def test_mistyped_pipeline_options_are_one_line_errors(mlm_dir, classifier_dir, smol_pipeline):
+    with pytest.raises(ConfigError, match=r"pipeline\('fill-mask'\) has no option 'topk': did you mean 'top_k'\?"):
+        sf.pipeline("fill-mask", model=mlm_dir)("Paris is the [MASK] of France.", topk=3)
+    with pytest.raises(ConfigError, match=r"pipeline\('text-classification'\) has no option 'top_kk': did you mean 'top_k'"):
+        sf.pipeline("text-classification", model=classifier_dir)(["great film", "bad"], top_kk=None)
+    with pytest.raises(ConfigError, match="returns text, not generate's output object: drop return_dict_in_generate"):
+        smol_pipeline("The capital of France is", max_new_tokens=2, return_dict_in_generate=True)

@@ -48,8 +48,10 @@ class BeamSearch:
         pad_token_id: int | None = None,
         stopping: StoppingCriteriaList | None = None,
         generator: torch.Generator | None = None,
+        track_indices: bool = True,
     ):
-        """``prompt_ids``: (batch * num_beams, prompt_len), every prompt repeated num_beams times."""
+        """``prompt_ids``: (batch * num_beams, prompt_len), every prompt repeated num_beams times.
+        ``track_indices=False`` skips the ``beam_indices`` bookkeeping (``result`` gives None for them)."""
         rows, prompt_len = prompt_ids.shape
         self.batch_size, self.num_beams = rows // num_beams, num_beams
         self.prompt_len, self.cur_len, self.max_length = prompt_len, prompt_len, max_length
@@ -76,9 +78,11 @@ class BeamSearch:
         self.hits_stop = torch.zeros(B, K, dtype=torch.bool, device=device)
         self.top_k_mask = torch.arange(self.candidates, device=device) < K  # (2K,) first K candidates
         # For each beam and generated position, the flat row (prompt * K + beam) its token extended;
-        # -1 = not generated yet. Returned as ``beam_indices``.
-        self.running_indices = torch.full((B, K, max_length - prompt_len), -1, dtype=torch.int32, device=device)
-        self.finished_indices = self.running_indices.clone()
+        # -1 = not generated yet. Returned as ``beam_indices``; None when not tracked.
+        self.running_indices = self.finished_indices = None
+        if track_indices:
+            self.running_indices = torch.full((B, K, max_length - prompt_len), -1, dtype=torch.int32, device=device)
+            self.finished_indices = self.running_indices.clone()
 
     # ------------------------------------------------------------------------------ per step
     def current_tokens(self) -> torch.Tensor:
@@ -110,8 +114,10 @@ class BeamSearch:
         cand_seqs = _gather(self.running, cand_parent)  # (B, 2K, max_length)
         cand_seqs[:, :, cur] = picked % vocab
         batch_offset = torch.arange(B, device=picked.device)[:, None] * K
-        cand_indices = _gather(self.running_indices, cand_parent)  # (B, 2K, generated)
-        cand_indices[:, :, cur - self.prompt_len] = (cand_parent + batch_offset).to(torch.int32)
+        cand_indices = None
+        if self.running_indices is not None:
+            cand_indices = _gather(self.running_indices, cand_parent)  # (B, 2K, generated)
+            cand_indices[:, :, cur - self.prompt_len] = (cand_parent + batch_offset).to(torch.int32)
 
         # 3. which candidates are done (EOS, max length, stop strings)
         flat = cand_seqs[:, :, : cur + 1].reshape(B * self.candidates, cur + 1)
@@ -125,7 +131,8 @@ class BeamSearch:
         keep = torch.topk(running_cand, K).indices  # (B, K)
         self.running = _gather(cand_seqs, keep)
         self.running_scores = _gather(running_cand, keep)
-        self.running_indices = _gather(cand_indices, keep)
+        if cand_indices is not None:
+            self.running_indices = _gather(cand_indices, keep)
         parent = _gather(cand_parent, keep)  # (B, K)
 
         self._update_finished(cand_seqs, cand_scores, hits, cand_indices)
@@ -135,7 +142,7 @@ class BeamSearch:
         return (parent + batch_offset).view(-1)
 
     def _update_finished(
-        self, cand_seqs: torch.Tensor, cand_scores: torch.Tensor, hits: torch.Tensor, cand_indices: torch.Tensor
+        self, cand_seqs: torch.Tensor, cand_scores: torch.Tensor, hits: torch.Tensor, cand_indices: torch.Tensor | None
     ) -> None:
         """Merge newly finished candidates into the K best finished hypotheses."""
         gen_len = self.cur_len + 1 - self.prompt_len
@@ -151,9 +158,9 @@ class BeamSearch:
         merged_scores = torch.cat((self.finished_scores, scores), dim=1)
         merged_lengths = torch.cat((self.finished_lengths, torch.full_like(scores, gen_len, dtype=torch.long)), dim=1)
         merged_done = torch.cat((self.is_finished, just_finished), dim=1)
-        merged_indices = torch.cat((self.finished_indices, cand_indices), dim=1)
         best = torch.topk(merged_scores, self.num_beams).indices
-        self.finished_indices = _gather(merged_indices, best)
+        if cand_indices is not None:
+            self.finished_indices = _gather(torch.cat((self.finished_indices, cand_indices), dim=1), best)
         self.finished = _gather(merged_seqs, best)
         self.finished_scores = _gather(merged_scores, best)
         self.finished_lengths = _gather(merged_lengths, best)
@@ -178,12 +185,14 @@ class BeamSearch:
         return not improvement_possible or all_full or no_continuation
 
     # ------------------------------------------------------------------------------ result
-    def result(self, num_return_sequences: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def result(self, num_return_sequences: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(sequences (batch * n, prompt_len + longest), scores (batch * n,), beam indices
-        (batch * n, longest)), best first."""
+        (batch * n, longest), None when not tracked), best first."""
         n = num_return_sequences
         seqs = self.finished[:, :n].reshape(self.batch_size * n, -1)
         scores = self.finished_scores[:, :n].reshape(-1)
-        indices = self.finished_indices[:, :n].reshape(self.batch_size * n, -1)
         longest = int(self.finished_lengths[:, :n].max())
-        return seqs[:, : self.prompt_len + longest], scores, indices[:, :longest]
+        indices = None
+        if self.finished_indices is not None:
+            indices = self.finished_indices[:, :n].reshape(self.batch_size * n, -1)[:, :longest]
+        return seqs[:, : self.prompt_len + longest], scores, indices

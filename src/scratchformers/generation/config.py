@@ -130,13 +130,16 @@ class GenerationConfig:
         forced_eos = self.forced_eos_token_id
         if forced_eos is not None and not (is_count(forced_eos) or (isinstance(forced_eos, (list, tuple)) and forced_eos and all(is_count(t) for t in forced_eos))):
             fail("forced_eos_token_id", forced_eos, "it must be a token id or a non-empty list of them")
-        if not self.encoder_repetition_penalty > 0:
+        def is_number(value) -> bool:  # checked before any comparison: a string must not raise TypeError
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+        if not is_number(self.encoder_repetition_penalty) or not self.encoder_repetition_penalty > 0:
             fail("encoder_repetition_penalty", self.encoder_repetition_penalty, "it must be > 0 (1.0 = off)")
-        if self.typical_p is not None and not 0 < self.typical_p <= 1:
+        if self.typical_p is not None and not (is_number(self.typical_p) and 0 < self.typical_p <= 1):
             fail("typical_p", self.typical_p, "it must be in (0, 1] (1.0 or None disables it)")
         for name in ("epsilon_cutoff", "eta_cutoff"):
             value = getattr(self, name)
-            if value is not None and not 0 <= value < 1:
+            if value is not None and not (is_number(value) and 0 <= value < 1):
                 fail(name, value, "it must be in [0, 1) (0 or None disables it; 3e-4 is typical)")
         groups = self.num_beam_groups
         if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:

@@ -24,23 +24,21 @@ import copy
 import torch
 
 from scratchformers.errors import ConfigError
+from scratchformers.generation.beam_search import NEG_LARGE
 from scratchformers.generation.group_beam_search import Hypotheses, finished_sequences
 from scratchformers.generation.outputs import GenerateOutput
+from scratchformers.generation.processors.base import check_token_ids
 
 
 def check_phrases(force_words_ids) -> list[list[int]]:
-    ok = isinstance(force_words_ids, (list, tuple)) and len(force_words_ids) > 0
-    for phrase in force_words_ids if ok else []:
-        if not isinstance(phrase, (list, tuple)) or not phrase or not all(isinstance(t, int) and t >= 0 for t in phrase):
-            ok = False
-    if not ok:
-        nested = isinstance(force_words_ids, (list, tuple)) and any(
-            isinstance(p, (list, tuple)) and p and isinstance(p[0], (list, tuple)) for p in force_words_ids
-        )
-        reason = "disjunctive constraints (a list of alternative phrases) are not implemented" if nested else (
-            "it must be a non-empty list of phrases, each a non-empty list of token ids")
-        raise ConfigError(f"force_words_ids={force_words_ids!r} is invalid: {reason}")
-    return [list(p) for p in force_words_ids]
+    """The phrases as lists of ids; a disjunctive entry (a list of alternative phrases) gets its own message."""
+    nested = isinstance(force_words_ids, (list, tuple)) and any(
+        isinstance(p, (list, tuple)) and p and isinstance(p[0], (list, tuple)) for p in force_words_ids
+    )
+    if nested:
+        raise ConfigError(f"force_words_ids={force_words_ids!r} is invalid: disjunctive constraints "
+                          "(a list of alternative phrases) are not implemented")  # fmt: skip
+    return check_token_ids("force_words_ids", force_words_ids, nested=True)
 
 
 class ConstraintState:
@@ -101,7 +99,7 @@ class ConstraintState:
 
 def constrained_beam_search(d) -> GenerateOutput:
     """The decoding loop for ``force_words_ids`` (``d`` is the generate ``Decoding``)."""
-    phrases = check_phrases(d.config.force_words_ids)
+    phrases = [list(p) for p in d.config.force_words_ids]  # validated by generate (check_phrases)
     K = d.config.num_beams
     prompt, max_length = d.state.prompt, d.state.max_length
     rows, prompt_len = prompt.shape
@@ -109,7 +107,7 @@ def constrained_beam_search(d) -> GenerateOutput:
     sequences = torch.empty(rows, max_length, dtype=torch.long, device=device)
     sequences[:, :prompt_len] = prompt
     beam_scores = torch.zeros(B, K, device=device)
-    beam_scores[:, 1:] = -1.0e9  # only the first beam starts alive
+    beam_scores[:, 1:] = NEG_LARGE  # only the first beam starts alive
     beam_scores = beam_scores.view(-1)
     hyps = [Hypotheses(K, d.config.length_penalty, d.config.early_stopping, max_length) for _ in range(B)]
     done = [False] * B
@@ -124,6 +122,8 @@ def constrained_beam_search(d) -> GenerateOutput:
         all_vocab = processed + beam_scores[:, None]  # (rows, V) accumulated scores
         d.recorder.record(logits, all_vocab)
         vocab = all_vocab.size(-1)
+        if cur_len == prompt_len:
+            _check_vocab(phrases, vocab)
         top_scores, top_index = torch.topk(all_vocab.view(B, K * vocab), candidates, dim=1)
         ids = sequences[:, :cur_len].tolist()
         new_scores = beam_scores.clone()
@@ -148,6 +148,12 @@ def constrained_beam_search(d) -> GenerateOutput:
         if not done[b]:
             _add_final_beams(b, K, sequences[:, :cur_len].tolist(), beam_scores, phrases, hyps[b], prompt_len, d.config.num_return_sequences)
     return finished_sequences(d, [hyp.items for hyp in hyps])
+
+
+def _check_vocab(phrases: list[list[int]], vocab: int) -> None:
+    outside = sorted({t for phrase in phrases for t in phrase if t >= vocab})
+    if outside:
+        raise ConfigError(f"force_words_ids name token ids {outside} outside the vocabulary of {vocab}: use ids < {vocab}")
 
 
 def _beam_step(b, K, scores, index, vocab, ids, eos, phrases, hyp, cur_len, prompt_len):

@@ -36,6 +36,7 @@ from scratchformers.generation.group_beam_search import group_beam_search
 from scratchformers.generation.nonfinite import logits_are_finite, nonfinite_error
 from scratchformers.generation.outputs import GenerateOutput, StepRecorder
 from scratchformers.generation.processors import LogitsProcessorList, build_processors
+from scratchformers.generation.processors.base import eos_ids
 from scratchformers.generation.state import DecodeState, GenerationModel
 from scratchformers.generation.stopping import StoppingCriteriaList, build_stopping_criteria
 
@@ -94,12 +95,6 @@ def _check_inputs(model, input_ids, attention_mask) -> None:
         raise ShapeError(
             f"attention_mask {shape_str(attention_mask.shape)} must match input_ids {shape_str(input_ids.shape)}"
         )
-
-
-def _eos_list(eos_token_id) -> list[int] | None:
-    if eos_token_id is None:
-        return None
-    return [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(e) for e in eos_token_id]
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -162,7 +157,7 @@ def generate(
         raise ConfigError("streamer supports a single prompt with greedy or sampling decoding (batch 1, num_beams=1)")
     if config.force_words_ids is not None:
         check_phrases(config.force_words_ids)
-    eos = _eos_list(config.eos_token_id)
+    eos = eos_ids(config.eos_token_id)
     pad = config.pad_token_id
     if pad is None and eos is not None:
         pad = eos[0]  # HF does the same (with a warning)
@@ -248,6 +243,7 @@ def _beam_search(d: Decoding) -> GenerateOutput:
         pad_token_id=d.pad,
         stopping=d.stopping,
         generator=d.generator,
+        track_indices=d.config.return_dict_in_generate,  # beam_indices are only returned in the dict
     )
     while True:
         logits = d.next_logits(beams.running.view(-1, max_length), beams.cur_len)  # (rows, vocab)

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import torch
 
+from scratchformers.generation.beam_search import NEG_LARGE
 from scratchformers.generation.outputs import GenerateOutput
 from scratchformers.generation.processors import LogitsProcessorList, SequenceBias
-
-NEG_LARGE = -1.0e9
 
 
 class Hypotheses:
@@ -86,9 +85,12 @@ def group_beam_search(d) -> GenerateOutput:
     done = [[False] * G for _ in range(B)]
     eos = set(d.eos or [])
     candidates = max(2, 1 + len(eos)) * S
-    # the reference applies the diversity term right after the sequence bias, before every other processor
-    head = LogitsProcessorList(p for p in d.processors if isinstance(p, SequenceBias))
-    tail = LogitsProcessorList(p for p in d.processors if not isinstance(p, SequenceBias))
+    # the reference applies the diversity term right after the sequence bias, before every other
+    # processor (bad words included: BadWords subclasses SequenceBias, hence `type(p) is`)
+    head = LogitsProcessorList(p for p in d.processors if type(p) is SequenceBias)
+    tail = LogitsProcessorList(p for p in d.processors if type(p) is not SequenceBias)
+    offsets = torch.arange(B, device=device)[:, None] * K
+    group_rows = [(offsets + g * S + torch.arange(S, device=device)).view(-1) for g in range(G)]  # (B*S,) per group
     cur_len = prompt_len
     while cur_len < max_length:
         logits = d.next_logits(sequences, cur_len)  # (rows, V)
@@ -97,17 +99,20 @@ def group_beam_search(d) -> GenerateOutput:
         vocab = log_probs.size(-1)
         new_tokens = torch.zeros(rows, dtype=torch.long, device=device)  # this step's picks
         parents = torch.arange(rows, device=device)
-        processed = torch.empty_like(log_probs)
+        processed = torch.empty_like(log_probs) if d.recorder.scores is not None else None  # only when recorded
         for g in range(G):
-            group_rows = (torch.arange(B, device=device)[:, None] * K + g * S + torch.arange(S, device=device)).view(-1)
+            rows_g = group_rows[g]
             earlier = new_tokens.view(B, K)[:, : g * S]  # (B, g*S) picks of the groups before
-            work = log_probs.clone()
-            work.view(B, K, vocab)[:, g * S : (g + 1) * S] = hamming_penalty(
-                log_probs.view(B, K, vocab)[:, g * S : (g + 1) * S], earlier, config.diversity_penalty
-            )
-            scores = (tail(ids, work) if tail else work)[group_rows]  # (B*S, V), row-wise processors
-            processed[group_rows] = scores
-            total = (scores + beam_scores[group_rows, None]).view(B, S * vocab)
+            penalised = hamming_penalty(log_probs.view(B, K, vocab)[:, g * S : (g + 1) * S], earlier, config.diversity_penalty)
+            if tail:  # the processors see the whole batch (they may read every row's ids)
+                work = log_probs.clone()
+                work.view(B, K, vocab)[:, g * S : (g + 1) * S] = penalised
+                scores = tail(ids, work)[rows_g]  # (B*S, V), row-wise processors
+            else:
+                scores = penalised.reshape(B * S, vocab)
+            if processed is not None:
+                processed[rows_g] = scores
+            total = (scores + beam_scores[rows_g, None]).view(B, S * vocab)
             top_scores, top_index = torch.topk(total, candidates, dim=1)  # (B, 2S) best first
             _advance_group(d, g, S, K, top_scores, top_index // vocab, top_index % vocab, sequences, cur_len,
                            prompt_len, hyps, done, eos, new_tokens, parents, beam_scores)  # fmt: skip

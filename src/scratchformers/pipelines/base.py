@@ -6,6 +6,8 @@ a list of results (as in transformers).
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 
 import torch
@@ -43,7 +45,20 @@ class Pipeline:
         """(1, T) token ids of one text, special tokens included, on the model's device."""
         return torch.tensor([self.tokenizer.encode(text)], dtype=torch.long, device=self.device)
 
+    def check_options(self, kwargs: dict) -> None:
+        """An unknown keyword (where ``run`` takes a fixed set) is a one-line error with a suggestion."""
+        params = inspect.signature(self.run).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            return  # e.g. text-generation: generate checks its own options
+        names = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "text"]
+        for key in kwargs:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ConfigError(f"pipeline({self.task!r}) has no option {key!r}: {hint}its options are {names}")
+
     def __call__(self, inputs, **kwargs):
+        self.check_options(kwargs)
         if isinstance(inputs, str):
             return self.run(inputs, **kwargs)
         if isinstance(inputs, (list, tuple)) and all(isinstance(x, str) for x in inputs):

@@ -30,8 +30,12 @@ class TextGenerationPipeline(Pipeline):
         eos = self.tokenizer.eos_token_id
         generate_kwargs.setdefault("eos_token_id", eos)
         generate_kwargs.setdefault("max_new_tokens", 256)  # the reference's pipeline default
-        with torch.inference_mode():
-            out = generate(self.model, ids, tokenizer=self.tokenizer, **generate_kwargs)
+        if generate_kwargs.get("return_dict_in_generate"):
+            raise ConfigError(
+                "pipeline('text-generation') returns text, not generate's output object: drop return_dict_in_generate "
+                "(call scratchformers.generation.generate(model, ids, return_dict_in_generate=True) for scores)"
+            )
+        out = generate(self.model, ids, tokenizer=self.tokenizer, **generate_kwargs)  # generate runs in inference mode
         # Like the reference: decode the whole sequence and cut the decoded prompt off by
         # characters, so text that merges across the boundary is not duplicated.
         prompt_chars = len(self.tokenizer.decode(ids[0].tolist(), skip_special_tokens=skip_special_tokens))

@@ -44,6 +44,19 @@ def check_token_ids(name: str, ids, *, nested: bool = False) -> list:
     return [list(s) for s in ids] if nested else list(ids)
 
 
+def eos_ids(eos_token_id, *, required: bool = False) -> list[int] | None:
+    """``eos_token_id`` (an id or a list of them) as a list of ints >= 0; None stays None unless ``required``."""
+    if eos_token_id is None and not required:
+        return None
+    try:
+        ids = [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(i) for i in eos_token_id]
+    except (TypeError, ValueError):
+        ids = []
+    if not ids or any(i < 0 for i in ids):
+        raise ConfigError(f"eos_token_id={eos_token_id!r} is invalid: it must be an id >= 0 or a non-empty list of them")
+    return ids
+
+
 def vocab_mask(scores: torch.Tensor, token_ids) -> torch.Tensor:
     """(vocab,) bool, True at ``token_ids`` (ids past the vocabulary are ignored)."""
     ids = torch.as_tensor(token_ids, device=scores.device).reshape(-1)
@@ -54,6 +67,17 @@ def keep_top(remove: torch.Tensor, scores: torch.Tensor, min_tokens_to_keep: int
     """``remove`` with the ``min_tokens_to_keep`` best scores (and their ties) protected."""
     k = min(min_tokens_to_keep, scores.size(-1))
     return remove & (scores < torch.topk(scores, k).values[..., -1:])
+
+
+class CachedMask:
+    """For processor classes: the ``vocab_mask`` of a fixed id list, built once per (vocab, device)."""
+
+    def cached_mask(self, scores: torch.Tensor, token_ids: Callable[[], list[int]]) -> torch.Tensor:
+        cache = self.__dict__.setdefault("_masks", {})
+        key = (scores.size(-1), scores.device)
+        if key not in cache:
+            cache[key] = vocab_mask(scores, token_ids())
+        return cache[key]
 
 
 class LogitsProcessorList(list):

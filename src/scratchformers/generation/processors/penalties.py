@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from scratchformers.errors import ConfigError
-from scratchformers.generation.processors.base import NEG_INF, check_scores, check_token_ids
+from scratchformers.generation.processors.base import NEG_INF, check_scores, check_token_ids, eos_ids
 
 
 def repetition_penalty(
@@ -62,7 +62,12 @@ def no_repeat_ngram(input_ids: torch.Tensor, scores: torch.Tensor, n: int) -> to
         return scores
     prefix = input_ids[:, seq_len - n + 1 :]  # (B, n-1): the n-gram the next token would complete
     windows = input_ids.unfold(1, n, 1)  # (B, seq_len - n + 1, n) every n-gram so far
-    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (B, num_windows)
+    return _ban_completions(scores, windows, prefix)
+
+
+def _ban_completions(scores: torch.Tensor, windows: torch.Tensor, prefix: torch.Tensor) -> torch.Tensor:
+    """Ban the last token of every n-gram in ``windows`` (rows, W, n) whose first n-1 equal ``prefix`` (rows, n-1)."""
+    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (rows, W)
     vocab = scores.size(-1)
     # Non-matching windows write to a spare column so they cannot un-ban another window's token.
     banned_ids = torch.where(matches, windows[..., -1].clamp(max=vocab), vocab)
@@ -79,6 +84,8 @@ def _per_row(encoder_input_ids: torch.Tensor, rows: int) -> torch.Tensor:
         raise ConfigError(
             f"encoder_input_ids has {encoder_input_ids.size(0)} rows, which does not divide the {rows} rows of scores"
         )
+    if encoder_input_ids.size(0) == rows:
+        return encoder_input_ids  # already one row per score row: no copy
     return encoder_input_ids.repeat_interleave(rows // encoder_input_ids.size(0), dim=0)
 
 
@@ -101,16 +108,11 @@ def encoder_no_repeat_ngram(input_ids: torch.Tensor, scores: torch.Tensor, encod
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"encoder_no_repeat_ngram_size must be an integer >= 1, got {n!r}")
     source = _per_row(encoder_input_ids, scores.size(0))
-    vocab = scores.size(-1)
     if source.size(1) < n or input_ids.size(1) < n - 1:
         return scores
     windows = source.unfold(1, n, 1)  # (rows, W, n) every n-gram of the encoder input
     prefix = input_ids[:, input_ids.size(1) - (n - 1) :]  # (rows, n-1); empty for n = 1
-    matches = (windows[..., :-1] == prefix[:, None, :]).all(dim=-1)  # (rows, W)
-    banned_ids = torch.where(matches, windows[..., -1].clamp(max=vocab), vocab)
-    banned = torch.zeros(scores.size(0), vocab + 1, dtype=torch.bool, device=scores.device)
-    banned.scatter_(1, banned_ids, True)
-    return scores.masked_fill(banned[:, :vocab], NEG_INF)
+    return _ban_completions(scores, windows, prefix)
 
 
 def normalize_sequence_bias(sequence_bias) -> dict[tuple[int, ...], float]:
@@ -131,28 +133,42 @@ def sequence_bias(input_ids: torch.Tensor, scores: torch.Tensor, biases) -> torc
     """Add each sequence's bias to its last token's score where the text ends with the sequence's
     other tokens (one-token sequences: always). ``biases``: ``{(ids...): bias}`` or list pairs."""
     check_scores(scores)
-    biases = normalize_sequence_bias(biases)
-    vocab = scores.size(-1)
+    return _apply_bias(input_ids, scores, _bias_tables(normalize_sequence_bias(biases), scores.size(-1), scores.device))
+
+
+def _bias_tables(biases: dict[tuple[int, ...], float], vocab: int, device: torch.device):
+    """The device tensors of normalised ``biases``: the one-token bias row (or None) and, per prefix
+    length, (prefixes (G, length), last tokens (G,), values (G,)). Built once per (vocab, device)."""
     out_of_range = sorted({t for seq in biases for t in seq if t >= vocab})
     if out_of_range:
         raise ConfigError(f"sequence_bias / bad_words_ids name token ids {out_of_range} outside the vocabulary of {vocab}")
-    device = scores.device
-    bias = torch.zeros_like(scores)
+    row = None
     single = {seq[0]: b for seq, b in biases.items() if len(seq) == 1}
     if single:
         row = torch.zeros(vocab, device=device)
         row[list(single)] = torch.tensor(list(single.values()), device=device)
-        bias += row
     by_prefix_length: dict[int, list[tuple[tuple[int, ...], float]]] = {}
     for seq, b in biases.items():
         if len(seq) > 1:
             by_prefix_length.setdefault(len(seq) - 1, []).append((seq, b))
-    for length, group in by_prefix_length.items():
+    groups = [
+        (length,
+         torch.tensor([seq[:-1] for seq, _ in group], device=device),
+         torch.tensor([seq[-1] for seq, _ in group], device=device),
+         torch.tensor([b for _, b in group], device=device))
+        for length, group in by_prefix_length.items()
+    ]  # fmt: skip
+    return row, groups
+
+
+def _apply_bias(input_ids: torch.Tensor, scores: torch.Tensor, tables) -> torch.Tensor:
+    row, groups = tables
+    bias = torch.zeros_like(scores)
+    if row is not None:
+        bias += row
+    for length, prefixes, last, values in groups:
         if length > input_ids.size(1):
             continue  # the text is shorter than the prefix: nothing can match
-        prefixes = torch.tensor([seq[:-1] for seq, _ in group], device=device)  # (G, length)
-        last = torch.tensor([seq[-1] for seq, _ in group], device=device)  # (G,)
-        values = torch.tensor([b for _, b in group], device=device)  # (G,)
         matches = (input_ids[:, None, -length:] == prefixes).all(dim=-1)  # (B, G)
         bias.index_add_(1, last, torch.where(matches, values, 0.0).to(bias.dtype))
     return scores + bias
@@ -166,7 +182,7 @@ def bad_words(input_ids: torch.Tensor, scores: torch.Tensor, bad_words_ids, eos_
 
 def _bad_word_biases(bad_words_ids, eos_token_id) -> dict[tuple[int, ...], float]:
     words = check_token_ids("bad_words_ids", bad_words_ids, nested=True)
-    eos = [] if eos_token_id is None else [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)
+    eos = eos_ids(eos_token_id) or []
     words = [w for w in words if not (len(w) == 1 and w[0] in eos)]
     return {tuple(w): NEG_INF for w in words}
 
@@ -215,9 +231,14 @@ class SequenceBias:
 
     def __post_init__(self) -> None:
         self.biases = normalize_sequence_bias(self.biases)
+        self._tables: dict = {}  # (vocab, device) -> _bias_tables: built on the first call, not per token
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return sequence_bias(input_ids, scores, self.biases)
+        check_scores(scores)
+        key = (scores.size(-1), scores.device)
+        if key not in self._tables:
+            self._tables[key] = _bias_tables(self.biases, *key)
+        return _apply_bias(input_ids, scores, self._tables[key])
 
 
 class BadWords(SequenceBias):

@@ -12,14 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from scratchformers.errors import ConfigError
-from scratchformers.generation.processors.base import NEG_INF, check_scores, vocab_mask
-
-
-def _eos_ids(eos_token_id) -> list[int]:
-    ids = [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id if eos_token_id is not None else [])
-    if not ids or not all(isinstance(i, int) and i >= 0 for i in ids):
-        raise ConfigError(f"eos_token_id={eos_token_id!r} is invalid: it must be an id >= 0 or a non-empty list of them")
-    return ids
+from scratchformers.generation.processors.base import NEG_INF, CachedMask, check_scores, eos_ids, vocab_mask
 
 
 def _check_count(name: str, value) -> None:
@@ -33,7 +26,7 @@ def min_length(input_ids: torch.Tensor, scores: torch.Tensor, length: int, eos_t
     _check_count("min_length", length)
     if input_ids.size(1) >= length:
         return scores
-    return scores.masked_fill(vocab_mask(scores, _eos_ids(eos_token_id)), NEG_INF)
+    return scores.masked_fill(vocab_mask(scores, eos_ids(eos_token_id, required=True)), NEG_INF)
 
 
 def min_new_tokens(
@@ -44,7 +37,7 @@ def min_new_tokens(
     _check_count("min_new_tokens", count)
     if input_ids.size(1) - prompt_length >= count:
         return scores
-    return scores.masked_fill(vocab_mask(scores, _eos_ids(eos_token_id)), NEG_INF)
+    return scores.masked_fill(vocab_mask(scores, eos_ids(eos_token_id, required=True)), NEG_INF)
 
 
 def suppress_tokens(scores: torch.Tensor, token_ids) -> torch.Tensor:
@@ -61,7 +54,11 @@ def begin_suppress_tokens(input_ids: torch.Tensor, scores: torch.Tensor, token_i
     return scores.masked_fill(vocab_mask(scores, list(token_ids)), NEG_INF)
 
 
-def _force(scores: torch.Tensor, token_ids) -> torch.Tensor:
+def _force(scores: torch.Tensor, token_ids, name: str) -> torch.Tensor:
+    vocab = scores.size(-1)
+    outside = [t for t in ([token_ids] if isinstance(token_ids, int) else token_ids) if t >= vocab]
+    if outside:
+        raise ConfigError(f"{name}={token_ids!r} names token ids {outside} outside the vocabulary of {vocab}: use ids < {vocab}")
     forced = torch.full_like(scores, NEG_INF)
     forced[:, token_ids] = 0
     return forced
@@ -70,13 +67,13 @@ def _force(scores: torch.Tensor, token_ids) -> torch.Tensor:
 def forced_bos(input_ids: torch.Tensor, scores: torch.Tensor, bos_token_id: int) -> torch.Tensor:
     """At the first step of a one-token (decoder start) input, only ``bos_token_id`` is possible (score 0)."""
     check_scores(scores)
-    return _force(scores, bos_token_id) if input_ids.size(1) == 1 else scores
+    return _force(scores, bos_token_id, "forced_bos_token_id") if input_ids.size(1) == 1 else scores
 
 
 def forced_eos(input_ids: torch.Tensor, scores: torch.Tensor, max_length: int, eos_token_id) -> torch.Tensor:
     """At the last step (the sequence is ``max_length - 1`` long) only EOS is possible (score 0)."""
     check_scores(scores)
-    return _force(scores, _eos_ids(eos_token_id)) if input_ids.size(1) == max_length - 1 else scores
+    return _force(scores, eos_ids(eos_token_id, required=True), "forced_eos_token_id") if input_ids.size(1) == max_length - 1 else scores
 
 
 def remove_invalid_values(scores: torch.Tensor) -> torch.Tensor:
@@ -92,30 +89,39 @@ def remove_invalid_values(scores: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class MinLength:
+class MinLength(CachedMask):
     length: int
     eos_token_id: int | list[int]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return min_length(input_ids, scores, self.length, self.eos_token_id)
+        check_scores(scores)
+        _check_count("min_length", self.length)
+        if input_ids.size(1) >= self.length:
+            return scores
+        return scores.masked_fill(self.cached_mask(scores, lambda: eos_ids(self.eos_token_id, required=True)), NEG_INF)
 
 
 @dataclass
-class MinNewTokens:
+class MinNewTokens(CachedMask):
     count: int
     eos_token_id: int | list[int]
     prompt_length: int
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return min_new_tokens(input_ids, scores, self.count, self.eos_token_id, self.prompt_length)
+        check_scores(scores)
+        _check_count("min_new_tokens", self.count)
+        if input_ids.size(1) - self.prompt_length >= self.count:
+            return scores
+        return scores.masked_fill(self.cached_mask(scores, lambda: eos_ids(self.eos_token_id, required=True)), NEG_INF)
 
 
 @dataclass
-class SuppressTokens:
+class SuppressTokens(CachedMask):
     token_ids: list[int]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return suppress_tokens(scores, self.token_ids)
+        check_scores(scores)
+        return scores.masked_fill(self.cached_mask(scores, lambda: list(self.token_ids)), NEG_INF)
 
 
 @dataclass
