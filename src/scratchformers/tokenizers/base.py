@@ -359,6 +359,18 @@ def _read_lines(paths: list[Path]) -> Iterable[str]:
                 ) from None
 
 
+def restore_added_tokens(tok: Tokenizer, special: Iterable[str], plain: Iterable[str]) -> Tokenizer:
+    """Give a loaded ``tok`` back the tokens of ``add_special_tokens`` / ``add_tokens`` (the
+    vocabulary already holds their ids; only the text matching is restored) -> ``tok``."""
+    extra = [t for t in special if t not in tok.special_tokens]
+    if extra:
+        tok.add_special_tokens(extra)
+    plain = list(plain)
+    if plain:
+        tok.add_tokens(plain)
+    return tok
+
+
 def require_dir(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
