@@ -139,6 +139,18 @@ def test_save_load_every_kind(tmp_path, small_corpus, minilm_dir):
         assert again.special_tokens == tok.special_tokens
 
 
+def test_class_load_of_another_kind_is_a_one_line_error(tmp_path, word_level):
+    """BPETokenizer.load(a word-level folder) names what the folder holds and how to load it
+    (regression: the loader looked for merges.txt and raised a raw FileNotFoundError)."""
+    folder = word_level.save(tmp_path / "wl")
+    for cls in (BPETokenizer, ByteLevelBPETokenizer, WordPieceTokenizer):
+        with pytest.raises(ConfigError, match=r"holds a 'wordlevel' tokenizer.*load_tokenizer\(path\)") as err:
+            cls.load(folder)
+        assert str(folder) in str(err.value) and "WordLevelTokenizer.load" in str(err.value)
+        assert "\n" not in str(err.value)
+    assert WordLevelTokenizer.load(folder).get_vocab() == word_level.get_vocab()
+
+
 def test_load_tokenizer_picks_class_from_files(gpt2_tokenizer_dir, minilm_dir, tmp_path, gpt2):
     assert isinstance(load_tokenizer(gpt2_tokenizer_dir), ByteLevelBPETokenizer)  # encoder.json + vocab.bpe
     gpt2_folder = tmp_path / "gpt2"

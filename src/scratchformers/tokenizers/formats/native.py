@@ -36,6 +36,7 @@ from scratchformers.tokenizers.word_level import WordLevelTokenizer
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
 
 META_FILE = "scratchformers_tokenizer.json"  # our own saved-format marker (kind + options)
+_CLASSES = {c.kind: c for c in (WordLevelTokenizer, BPETokenizer, ByteLevelBPETokenizer, WordPieceTokenizer)}
 
 
 def read_meta(directory: str | Path) -> dict | None:
@@ -59,10 +60,22 @@ def _new_dir(directory: str | Path) -> Path:
     return directory
 
 
-def _meta_or_error(directory: Path) -> dict:
+def _meta_of_kind(directory: Path, kind: str, *, required: bool = True) -> dict | None:
+    """The marker of ``directory``, checked to hold a tokenizer of ``kind`` (None: no marker and
+    not ``required``, a foreign folder the loader reads by its own files)."""
     meta = read_meta(directory)
     if meta is None:
-        raise ConfigError(f"{str(directory)!r} has no {META_FILE}; was it saved by save()?")
+        if required:
+            raise ConfigError(f"{str(directory)!r} has no {META_FILE}; was it saved by save()?")
+        return None
+    held = meta.get("kind")
+    if held != kind:
+        right = _CLASSES.get(held)
+        fix = "load_tokenizer(path)" + (f" or {right.__name__}.load(path)" if right else "")
+        raise ConfigError(
+            f"{str(directory)!r} holds a {held!r} tokenizer, not {kind!r} ({_CLASSES[kind].__name__}); "
+            f"load it with {fix}"
+        )
     return meta
 
 
@@ -77,7 +90,7 @@ def save_word_level(tok: WordLevelTokenizer, directory: str | Path) -> Path:
 
 def load_word_level(directory: str | Path) -> WordLevelTokenizer:
     directory = require_dir(directory)
-    meta = _meta_or_error(directory)
+    meta = _meta_of_kind(directory, WordLevelTokenizer.kind)
     vocab = read_vocab_json(directory / "vocab.json")
     return WordLevelTokenizer(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
 
@@ -91,7 +104,7 @@ def save_bpe(tok: BPETokenizer, directory: str | Path) -> Path:
 
 def load_bpe(directory: str | Path) -> BPETokenizer:
     directory = require_dir(directory)
-    meta = _meta_or_error(directory)
+    meta = _meta_of_kind(directory, BPETokenizer.kind)
     vocab = read_vocab_json(directory / "vocab.json")
     merges = read_merges_txt(directory / "merges.txt")
     return BPETokenizer(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
@@ -120,7 +133,7 @@ def save_byte_level(tok: ByteLevelBPETokenizer, directory: str | Path) -> Path:
 def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
     """What :func:`save_byte_level` wrote, or any folder with a ``tokenizer.json`` / GPT-2 files."""
     directory = require_dir(directory)
-    meta = read_meta(directory)
+    meta = _meta_of_kind(directory, ByteLevelBPETokenizer.kind, required=False)
     if meta is None:
         if (directory / "tokenizer.json").is_file():
             tok = load_tokenizer_json(directory / "tokenizer.json")
@@ -169,7 +182,7 @@ def save_wordpiece(tok: WordPieceTokenizer, directory: str | Path) -> Path:
 def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
     """Our folder, or a BERT folder (``vocab.txt``; ``tokenizer_config.json`` says if uncased)."""
     directory = require_dir(directory)
-    meta = read_meta(directory) or {}
+    meta = _meta_of_kind(directory, WordPieceTokenizer.kind, required=False) or {}
     lowercase = meta.get("lowercase")
     if lowercase is None:
         config = directory / "tokenizer_config.json"
