@@ -108,3 +108,29 @@ def test_byte_level_pretokenized_equals_hf(gpt2_tokenizer_dir, tmp_path):
     mine = ours(words, is_split_into_words=True, return_offsets_mapping=True)
     assert mine.input_ids == theirs.ids and mine.offset_mapping == theirs.offsets
     assert mine.word_ids() == theirs.word_ids
+
+
+def test_byte_level_surrogates_offsets_and_ids_as_encode(gpt2_tokenizer_dir):
+    """Surrogates are fixed up after lower-casing on both paths (as encode does), and a pair's
+    character maps back to both its code units (regression: offsets were one character early
+    after a pair; lowercase=True encoded "x\\ud801\\udc00y" differently on the two paths)."""
+    from scratchformers.tokenizers import ByteLevelBPETokenizer
+
+    gpt2 = load_gpt2_files(gpt2_tokenizer_dir)
+    text = "\ud83d\ude00 ab"
+    out = gpt2(text, return_offsets_mapping=True)
+    assert out.input_ids == gpt2.encode(text) == gpt2.encode("😀 ab")
+    assert out.offset_mapping[-1] == (2, 5) and text[2:5] == " ab"
+    assert {span for span in out.offset_mapping[:-1]} == {(0, 2)}  # both tokens of the emoji
+    lone = "a\udc00b"
+    out = gpt2(lone, return_offsets_mapping=True)
+    assert out.input_ids == gpt2.encode(lone)
+    assert [lone[s:e] for s, e in out.offset_mapping][0] == "a" and out.offset_mapping[-1] == (2, 3)
+
+    lower = ByteLevelBPETokenizer(gpt2.vocab, gpt2.merges, gpt2.special_tokens, lowercase=True)
+    for text in ("x\ud801\udc00y", "AB \ud801\udc00 CD\ud83d\ude00é"):
+        out = lower(text, return_offsets_mapping=True)
+        assert out.input_ids == lower.encode(text)
+        assert out.offset_mapping[-1][1] == len(text)
+    out = lower("x\ud801\udc00y", return_offsets_mapping=True)
+    assert out.offset_mapping[0] == (0, 1) and out.offset_mapping[-1] == (3, 4)

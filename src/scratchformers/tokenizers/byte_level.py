@@ -239,15 +239,10 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode treating special-token text as plain text (tiktoken's ``encode_ordinary``)."""
-        if self.add_prefix_space and text and not text.startswith(" "):
-            text = " " + text
-        if self.lowercase:
-            text = lower_per_char(text)
+        if self.add_prefix_space or self.lowercase or not text.isascii():
+            text = self._normalized(text, aligned=False)[0]  # as the offsets see it (surrogates: as tiktoken)
         # Hot path: the regex and a C-level chain over cached piece -> ids lists.
-        try:
-            return list(chain.from_iterable(map(self._cache_lookup, self._split(text))))
-        except UnicodeEncodeError:  # surrogates: fixed up as tiktoken does, then encoded
-            return list(chain.from_iterable(map(self._cache_lookup, self._split(without_surrogates(text)))))
+        return list(chain.from_iterable(map(self._cache_lookup, self._split(text))))
 
     def encode(
         self,
