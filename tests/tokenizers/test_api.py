@@ -151,6 +151,29 @@ def test_class_load_of_another_kind_is_a_one_line_error(tmp_path, word_level):
     assert WordLevelTokenizer.load(folder).get_vocab() == word_level.get_vocab()
 
 
+def test_added_tokens_kept_in_one_marker_read_once(tmp_path, monkeypatch):
+    """save writes the marker once with the added tokens in it; load_tokenizer reads it once and
+    hands it to the loader, which restores the added tokens from it."""
+    from scratchformers.tokenizers import loading
+    from scratchformers.tokenizers.formats import native
+
+    tok = WordLevelTokenizer.train(["a b c d e"], 10, show_progress=False)
+    tok.add_tokens(["newword"])
+    tok.add_special_tokens(["<extra>"])
+    folder = tok.save(tmp_path / "wl")
+    meta = json.loads((folder / native.META_FILE).read_text(encoding="utf-8"))
+    assert meta["added_tokens"] == tok.added_tokens and "<extra>" in meta["special_tokens"]
+    reads = []
+    counting = lambda d, _read=native.read_meta: reads.append(d) or _read(d)  # noqa: E731
+    monkeypatch.setattr(native, "read_meta", counting)
+    monkeypatch.setattr(loading, "read_meta", counting)
+    text = "a newword <extra> b"
+    for again in (load_tokenizer(folder), WordLevelTokenizer.load(folder)):
+        assert again.encode(text) == tok.encode(text)
+        assert again.added_tokens == tok.added_tokens and again.special_tokens == tok.special_tokens
+    assert len(reads) == 2  # once per load
+
+
 def test_load_tokenizer_picks_class_from_files(gpt2_tokenizer_dir, minilm_dir, tmp_path, gpt2):
     assert isinstance(load_tokenizer(gpt2_tokenizer_dir), ByteLevelBPETokenizer)  # encoder.json + vocab.bpe
     gpt2_folder = tmp_path / "gpt2"

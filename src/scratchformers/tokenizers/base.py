@@ -16,7 +16,7 @@ from scratchformers.tokenizers.batching import call_tokenizer
 from scratchformers.tokenizers.encoding import BatchEncoding
 from scratchformers.tokenizers.pretokenize import SpecialTokenSplitter
 
-# kind -> (save(tokenizer, directory) -> Path, load(directory) -> Tokenizer), filled by
+# kind -> (save(tokenizer, directory) -> Path, load(directory, meta=None) -> Tokenizer), filled by
 # ``tokenizers.formats.native`` (imported by the ``tokenizers`` package).
 FOLDER_FORMATS: dict[str, tuple[Callable, Callable]] = {}
 SPECIAL_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token", "sep_token", "mask_token")

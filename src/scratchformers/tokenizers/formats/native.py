@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import FOLDER_FORMATS, Tokenizer, require_dir
+from scratchformers.tokenizers.base import FOLDER_FORMATS, Tokenizer, require_dir, restore_added_tokens
 from scratchformers.tokenizers.bpe import BPETokenizer
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
 from scratchformers.tokenizers.formats.bert_vocab import load_vocab_txt, write_vocab_txt
@@ -50,7 +50,15 @@ def read_meta(directory: str | Path) -> dict | None:
 
 
 def write_meta(tok: Tokenizer, directory: Path, **options) -> None:
-    meta = {"kind": tok.kind, "special_tokens": tok.special_tokens, "roles": tok._roles(), **options}
+    """The marker: kind, special tokens (those of ``add_special_tokens`` too), roles, the tokens
+    of ``add_tokens`` and the options of the kind (the vocabulary files hold every id)."""
+    meta = {
+        "kind": tok.kind,
+        "special_tokens": tok.special_tokens,
+        "added_tokens": tok.added_tokens,
+        "roles": tok._roles(),
+        **options,
+    }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
@@ -60,10 +68,11 @@ def _new_dir(directory: str | Path) -> Path:
     return directory
 
 
-def _meta_of_kind(directory: Path, kind: str, *, required: bool = True) -> dict | None:
-    """The marker of ``directory``, checked to hold a tokenizer of ``kind`` (None: no marker and
-    not ``required``, a foreign folder the loader reads by its own files)."""
-    meta = read_meta(directory)
+def _meta_of_kind(directory: Path, kind: str, meta: dict | None, *, required: bool = True) -> dict | None:
+    """The marker of ``directory`` (``meta`` if the caller read it already), checked to hold a
+    tokenizer of ``kind`` (None: no marker and not ``required``, a foreign folder the loader reads
+    by its own files)."""
+    meta = read_meta(directory) if meta is None else meta
     if meta is None:
         if required:
             raise ConfigError(f"{str(directory)!r} has no {META_FILE}; was it saved by save()?")
@@ -79,6 +88,11 @@ def _meta_of_kind(directory: Path, kind: str, *, required: bool = True) -> dict 
     return meta
 
 
+def _with_added(tok: Tokenizer, meta: dict) -> Tokenizer:
+    """``tok`` with the tokens of ``add_special_tokens`` / ``add_tokens`` that ``meta`` lists."""
+    return restore_added_tokens(tok, meta.get("special_tokens", {}), meta.get("added_tokens", {}))
+
+
 # ----- word-level and classic BPE: vocab.json (+ merges.txt) ---------------------------------------
 def save_word_level(tok: WordLevelTokenizer, directory: str | Path) -> Path:
     directory = _new_dir(directory)
@@ -88,11 +102,12 @@ def save_word_level(tok: WordLevelTokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_word_level(directory: str | Path) -> WordLevelTokenizer:
+def load_word_level(directory: str | Path, meta: dict | None = None) -> WordLevelTokenizer:
     directory = require_dir(directory)
-    meta = _meta_of_kind(directory, WordLevelTokenizer.kind)
+    meta = _meta_of_kind(directory, WordLevelTokenizer.kind, meta)
     vocab = read_vocab_json(directory / "vocab.json")
-    return WordLevelTokenizer(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    tok = WordLevelTokenizer(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    return _with_added(tok, meta)
 
 
 def save_bpe(tok: BPETokenizer, directory: str | Path) -> Path:
@@ -102,12 +117,13 @@ def save_bpe(tok: BPETokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_bpe(directory: str | Path) -> BPETokenizer:
+def load_bpe(directory: str | Path, meta: dict | None = None) -> BPETokenizer:
     directory = require_dir(directory)
-    meta = _meta_of_kind(directory, BPETokenizer.kind)
+    meta = _meta_of_kind(directory, BPETokenizer.kind, meta)
     vocab = read_vocab_json(directory / "vocab.json")
     merges = read_merges_txt(directory / "merges.txt")
-    return BPETokenizer(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    tok = BPETokenizer(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    return _with_added(tok, meta)
 
 
 # ----- byte-level BPE -------------------------------------------------------------------------------
@@ -130,10 +146,10 @@ def save_byte_level(tok: ByteLevelBPETokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
+def load_byte_level(directory: str | Path, meta: dict | None = None) -> ByteLevelBPETokenizer:
     """What :func:`save_byte_level` wrote, or any folder with a ``tokenizer.json`` / GPT-2 files."""
     directory = require_dir(directory)
-    meta = _meta_of_kind(directory, ByteLevelBPETokenizer.kind, required=False)
+    meta = _meta_of_kind(directory, ByteLevelBPETokenizer.kind, meta, required=False)
     if meta is None:
         if (directory / "tokenizer.json").is_file():
             tok = load_tokenizer_json(directory / "tokenizer.json")
@@ -141,7 +157,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
                 raise ConfigError(f"{str(directory)!r} holds a {type(tok).__name__}, not byte-level BPE")
             return tok
         return load_gpt2_files(directory)
-    return ByteLevelBPETokenizer(
+    tok = ByteLevelBPETokenizer(
         read_vocab_json(directory / "vocab.json"),
         read_merges_txt(directory / "merges.txt"),
         meta["special_tokens"],
@@ -154,6 +170,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
         lowercase=meta.get("lowercase", False),
         **meta.get("roles", {}),
     )
+    return _with_added(tok, meta)
 
 
 # ----- WordPiece ------------------------------------------------------------------------------------
@@ -179,10 +196,10 @@ def save_wordpiece(tok: WordPieceTokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
+def load_wordpiece(directory: str | Path, meta: dict | None = None) -> WordPieceTokenizer:
     """Our folder, or a BERT folder (``vocab.txt``; ``tokenizer_config.json`` says if uncased)."""
     directory = require_dir(directory)
-    meta = _meta_of_kind(directory, WordPieceTokenizer.kind, required=False) or {}
+    meta = _meta_of_kind(directory, WordPieceTokenizer.kind, meta, required=False) or {}
     lowercase = meta.get("lowercase")
     if lowercase is None:
         config = directory / "tokenizer_config.json"
@@ -192,7 +209,7 @@ def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
         for k, v in meta.get("roles", {}).items()
         if k in ("unk_token", "cls_token", "sep_token", "pad_token", "mask_token")
     }
-    return load_vocab_txt(
+    tok = load_vocab_txt(
         directory / "vocab.txt",
         lowercase=lowercase,
         strip_accents=meta.get("strip_accents"),
@@ -200,37 +217,14 @@ def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
         continuing_prefix=meta.get("prefix", "##"),
         **roles,
     )
-
-
-def keeping_added_tokens(save, load):
-    """Savers/loaders that also keep the tokens given to ``add_tokens`` / ``add_special_tokens``
-    (written to our marker file; the vocabulary files already hold their ids)."""
-
-    def save_all(tok: Tokenizer, directory: str | Path) -> Path:
-        out = save(tok, directory)
-        meta = read_meta(out)
-        meta.update(special_tokens=tok.special_tokens, added_tokens=tok.added_tokens)
-        (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        return out
-
-    def load_all(directory: str | Path) -> Tokenizer:
-        tok = load(directory)
-        meta = read_meta(directory) or {}
-        extra = [t for t in meta.get("special_tokens", {}) if t not in tok.special_tokens]
-        if extra:
-            tok.add_special_tokens(extra)
-        if meta.get("added_tokens"):
-            tok.add_tokens(list(meta["added_tokens"]))
-        return tok
-
-    return save_all, load_all
+    return _with_added(tok, meta)
 
 
 FOLDER_FORMATS.update(
     {
-        WordLevelTokenizer.kind: keeping_added_tokens(save_word_level, load_word_level),
-        BPETokenizer.kind: keeping_added_tokens(save_bpe, load_bpe),
-        ByteLevelBPETokenizer.kind: keeping_added_tokens(save_byte_level, load_byte_level),
-        WordPieceTokenizer.kind: keeping_added_tokens(save_wordpiece, load_wordpiece),
+        WordLevelTokenizer.kind: (save_word_level, load_word_level),
+        BPETokenizer.kind: (save_bpe, load_bpe),
+        ByteLevelBPETokenizer.kind: (save_byte_level, load_byte_level),
+        WordPieceTokenizer.kind: (save_wordpiece, load_wordpiece),
     }
 )
