@@ -16,6 +16,7 @@ from pathlib import Path
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import Tokenizer, restore_added_tokens
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
+from scratchformers.tokenizers.formats.text_files import read_json
 from scratchformers.tokenizers.pretokenize import GPT2_PATTERN, WORD_PUNCT_PATTERN
 from scratchformers.tokenizers.word_level import WordLevelTokenizer
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
@@ -207,15 +208,7 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
         path = path / "tokenizer.json"
     if not path.is_file():
         raise ConfigError(f"{str(path)!r} does not exist; pass a tokenizer.json file or its folder")
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"{str(path)!r} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
-            "is the file complete?"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is it UTF-8?") from None
+    spec = read_json(path)
     model_type = spec.get("model", {}).get("type")
     if model_type == "WordPiece":
         tok = _wordpiece_from(spec)

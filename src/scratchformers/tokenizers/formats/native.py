@@ -32,6 +32,7 @@ from scratchformers.tokenizers.formats.gpt2 import (
     write_vocab_merges,
 )
 from scratchformers.tokenizers.formats.hf_json import load_tokenizer_json, to_tokenizer_json, write_hf_files
+from scratchformers.tokenizers.formats.text_files import read_json
 from scratchformers.tokenizers.word_level import WordLevelTokenizer
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
 
@@ -43,10 +44,7 @@ def read_meta(directory: str | Path) -> dict | None:
     path = Path(directory) / META_FILE
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{str(path)!r} is not valid JSON ({err}); was the save interrupted?") from None
+    return read_json(path, hint="was the save interrupted?")
 
 
 def write_meta(tok: Tokenizer, directory: Path, **options) -> None:
@@ -203,7 +201,7 @@ def load_wordpiece(directory: str | Path, meta: dict | None = None) -> WordPiece
     lowercase = meta.get("lowercase")
     if lowercase is None:
         config = directory / "tokenizer_config.json"
-        lowercase = json.loads(config.read_text()).get("do_lower_case", True) if config.is_file() else True
+        lowercase = read_json(config).get("do_lower_case", True) if config.is_file() else True
     roles = {
         k: v
         for k, v in meta.get("roles", {}).items()
