@@ -31,7 +31,7 @@ _CLEANUP = (
     (" 've", "'ve"),
     (" 're", "'re"),
 )
-BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # the first four are required
 _CJK_RANGES = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),
@@ -173,6 +173,13 @@ class WordPieceTokenizer(Tokenizer):
         """Learn a WordPiece vocabulary from ``texts`` as HF's ``WordPieceTrainer`` (BPE merges
         with ``##`` continuations; see ``wordpiece_training``). Options as HF's trainer."""
 
+        missing = [t for t in BERT_SPECIALS[:4] if t not in special_tokens]  # what the constructor needs
+        if missing:
+            raise ConfigError(
+                f"special_tokens={list(special_tokens)} lack {', '.join(map(repr, missing))}; a WordPieceTokenizer needs "
+                f"{list(BERT_SPECIALS[:4])} (and may have '[MASK]'): add them before training"
+            )
+
         def split(text: str) -> list[str]:
             return basic_split(basic_normalize(text, lowercase, strip_accents))
 
@@ -181,8 +188,7 @@ class WordPieceTokenizer(Tokenizer):
             special_tokens=special_tokens, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
             initial_alphabet=initial_alphabet, continuing_prefix=continuing_prefix, show_progress=show_progress,
         )
-        roles = {r: t for r, t in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), BERT_SPECIALS)}
-        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix, **roles)
+        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix)
 
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:
