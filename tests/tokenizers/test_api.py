@@ -97,6 +97,18 @@ def test_batch_errors_are_clear(gpt2, word_level):
         WordPieceTokenizer.train(["some text"], 100, special_tokens=["[PAD]"], show_progress=False)
 
 
+
+def test_unsupported_truncation_strategies_and_pairs_refused_before_encoding(word_level, monkeypatch):
+    """only_first / only_second behaved as longest_first: refused, naming what is supported; a
+    pair for a tokenizer without pairs is refused before either text is encoded."""
+    for strategy in ("only_first", "only_second"):
+        with pytest.raises(ConfigError, match=rf"truncation='{strategy}'; expected True/'longest_first'"):
+            word_level(["a b c d"], truncation=strategy, max_length=3)
+    monkeypatch.setattr(word_level, "_items", lambda *a, **k: pytest.fail("encoded before the check"))
+    with pytest.raises(ConfigError, match="does not encode text pairs"):
+        word_level("a b", "c d")
+
+
 # ----- properties -------------------------------------------------------------------------------------
 
 
