@@ -81,13 +81,16 @@ class Tokenizer:
         return FOLDER_FORMATS[cls.kind]
 
     # ----- shared -------------------------------------------------------------------------------
-    def _encode_with_specials(self, text: str, encode_plain) -> list[int]:
+    def _encode_with_specials(self, text: str, encode_plain, splitter: SpecialTokenSplitter | None = None) -> list[int]:
         """Special-token strings in ``text`` become their single ids, as HF's ``added_tokens`` do
-        (matched on the raw text, longest first); the text between them goes to ``encode_plain``."""
-        if not self._added_splitter.found_in(text):
+        (matched on the raw text, longest first); the text between them goes to ``encode_plain``.
+        ``splitter``: the tokens to match, if not all special and added ones (tiktoken's
+        ``allowed_special``)."""
+        splitter = self._added_splitter if splitter is None else splitter
+        if not splitter.found_in(text):
             return encode_plain(text)
         ids: list[int] = []
-        for chunk, is_special in self._added_splitter.split(text):
+        for chunk, is_special in splitter.split(text):
             if is_special:
                 ids.append(self._matched_tokens[chunk])
             else:

@@ -122,9 +122,6 @@ class ByteLevelSurface:
     def decode_tokens_bytes(self, ids: Iterable[int]) -> list[bytes]:
         return [self._id_bytes[i] for i in self._check_ids(ids)]
 
-    def encode_ordinary_batch(self, texts: Iterable[str]) -> list[list[int]]:
-        return [self.encode_ordinary(t) for t in texts]
-
     @property
     def n_vocab(self) -> int:
         """tiktoken's name for the number of ids."""
