@@ -134,3 +134,29 @@ def test_byte_level_surrogates_offsets_and_ids_as_encode(gpt2_tokenizer_dir):
         assert out.offset_mapping[-1][1] == len(text)
     out = lower("x\ud801\udc00y", return_offsets_mapping=True)
     assert out.offset_mapping[0] == (0, 1) and out.offset_mapping[-1] == (3, 4)
+
+
+def test_offsets_reuse_the_word_cache_of_encode(minilm_dir, monkeypatch):
+    """Classic BPE and WordPiece offsets take each word's ids from the cache encode fills (no
+    second run of the merges / greedy match), with the same ids and spans as before."""
+    from scratchformers.tokenizers import bpe
+
+    tok = BPETokenizer.train(["low, lower! lowest newer wider"] * 5, 40, show_progress=False)
+    text = "Newer, lowest! wider zq"
+    ids = tok.encode(text)
+    monkeypatch.setattr(bpe, "apply_merges", lambda *a: pytest.fail("merges rerun for the offsets"))
+    out = tok(text, return_offsets_mapping=True)
+    assert out.input_ids == ids
+    assert [text[s:e] for s, e in out.offset_mapping] == [
+        tok.id_to_token(i).replace("</w>", "") if i != tok.unk_token_id else text[s:e]
+        for i, (s, e) in zip(ids, out.offset_mapping)
+    ]
+    assert out.offset_mapping[0] == (0, 1)  # N: unknown
+    assert out.offset_mapping[-3:] == [(21, 22), (22, 23), (23, 23)]  # z, q unknown; a lone </w> adds none
+
+    bert = load_vocab_txt(minilm_dir / "vocab.txt")
+    text = "Héllo unaffable worlds!"
+    ids = bert.encode(text, add_special_tokens=False)
+    monkeypatch.setattr(bert, "_wordpiece", lambda word: pytest.fail("greedy match rerun for the offsets"))
+    out = bert(text, return_offsets_mapping=True, add_special_tokens=False)
+    assert out.input_ids == ids and out.offset_mapping[0] == (0, 5)

@@ -219,12 +219,17 @@ class WordPieceTokenizer(Tokenizer):
         cache, ids = self._word_cache, []
         for word in basic_split(basic_normalize(text, self.lowercase, self.strip_accents)):
             pieces = cache.get(word)
-            if pieces is None:
-                if len(cache) > 200_000:
-                    cache.clear()
-                pieces = cache[word] = self._wordpiece(word)
-            ids.extend(pieces)
+            ids.extend(pieces if pieces is not None else self._cached_wordpiece(word))
         return ids
+
+    def _cached_wordpiece(self, word: str) -> list[int]:
+        """:meth:`_wordpiece` through the word cache that encoding and offsets share."""
+        pieces = self._word_cache.get(word)
+        if pieces is None:
+            if len(self._word_cache) > 200_000:
+                self._word_cache.clear()
+            pieces = self._word_cache[word] = self._wordpiece(word)
+        return pieces
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         ids = self.encode_words(text)
@@ -263,7 +268,7 @@ class WordPieceTokenizer(Tokenizer):
         unk, out, pos = self.vocab[self.unk_token], [], 0
         words = basic_split(norm)
         for n, (word, start) in enumerate(zip(words, locate(words, norm))):
-            ids = self._wordpiece(word)
+            ids = self._cached_wordpiece(word)
             lengths = [len(word)] if ids == [unk] else [
                 len(self._id_to_token[i]) - (len(self.prefix) if k else 0) for k, i in enumerate(ids)
             ]
