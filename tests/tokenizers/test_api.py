@@ -97,6 +97,18 @@ def test_batch_errors_are_clear(gpt2, word_level):
         WordPieceTokenizer.train(["some text"], 100, special_tokens=["[PAD]"], show_progress=False)
 
 
+
+def test_unsupported_truncation_strategies_and_pairs_refused_before_encoding(word_level, monkeypatch):
+    """only_first / only_second behaved as longest_first: refused, naming what is supported; a
+    pair for a tokenizer without pairs is refused before either text is encoded."""
+    for strategy in ("only_first", "only_second"):
+        with pytest.raises(ConfigError, match=rf"truncation='{strategy}'; expected True/'longest_first'"):
+            word_level(["a b c d"], truncation=strategy, max_length=3)
+    monkeypatch.setattr(word_level, "_items", lambda *a, **k: pytest.fail("encoded before the check"))
+    with pytest.raises(ConfigError, match="does not encode text pairs"):
+        word_level("a b", "c d")
+
+
 # ----- properties -------------------------------------------------------------------------------------
 
 
@@ -137,6 +149,41 @@ def test_save_load_every_kind(tmp_path, small_corpus, minilm_dir):
         assert again.get_vocab() == tok.get_vocab()
         assert [again.encode(t) for t in probe] == [tok.encode(t) for t in probe]
         assert again.special_tokens == tok.special_tokens
+
+
+def test_class_load_of_another_kind_is_a_one_line_error(tmp_path, word_level):
+    """BPETokenizer.load(a word-level folder) names what the folder holds and how to load it
+    (regression: the loader looked for merges.txt and raised a raw FileNotFoundError)."""
+    folder = word_level.save(tmp_path / "wl")
+    for cls in (BPETokenizer, ByteLevelBPETokenizer, WordPieceTokenizer):
+        with pytest.raises(ConfigError, match=r"holds a 'wordlevel' tokenizer.*load_tokenizer\(path\)") as err:
+            cls.load(folder)
+        assert str(folder) in str(err.value) and "WordLevelTokenizer.load" in str(err.value)
+        assert "\n" not in str(err.value)
+    assert WordLevelTokenizer.load(folder).get_vocab() == word_level.get_vocab()
+
+
+def test_added_tokens_kept_in_one_marker_read_once(tmp_path, monkeypatch):
+    """save writes the marker once with the added tokens in it; load_tokenizer reads it once and
+    hands it to the loader, which restores the added tokens from it."""
+    from scratchformers.tokenizers import loading
+    from scratchformers.tokenizers.formats import native
+
+    tok = WordLevelTokenizer.train(["a b c d e"], 10, show_progress=False)
+    tok.add_tokens(["newword"])
+    tok.add_special_tokens(["<extra>"])
+    folder = tok.save(tmp_path / "wl")
+    meta = json.loads((folder / native.META_FILE).read_text(encoding="utf-8"))
+    assert meta["added_tokens"] == tok.added_tokens and "<extra>" in meta["special_tokens"]
+    reads = []
+    counting = lambda d, _read=native.read_meta: reads.append(d) or _read(d)  # noqa: E731
+    monkeypatch.setattr(native, "read_meta", counting)
+    monkeypatch.setattr(loading, "read_meta", counting)
+    text = "a newword <extra> b"
+    for again in (load_tokenizer(folder), WordLevelTokenizer.load(folder)):
+        assert again.encode(text) == tok.encode(text)
+        assert again.added_tokens == tok.added_tokens and again.special_tokens == tok.special_tokens
+    assert len(reads) == 2  # once per load
 
 
 def test_load_tokenizer_picks_class_from_files(gpt2_tokenizer_dir, minilm_dir, tmp_path, gpt2):
@@ -275,3 +322,19 @@ def test_tokenizers_pickle(gpt2, word_level):
     for tok in (gpt2, word_level):
         again = pickle.loads(pickle.dumps(tok))
         assert again.encode("the film, 2024!") == tok.encode("the film, 2024!")
+
+
+def test_batch_encoding_pickles_without_re_tokenizing(gpt2, monkeypatch):
+    """Pickling keeps computed encodings and never computes the lazy ones (no re-tokenizing,
+    e.g. in DataLoader workers); per-token lookups on such a copy say why they cannot answer."""
+    import pickle
+
+    done = gpt2(["Hello world", "a b"], return_offsets_mapping=True)
+    again = pickle.loads(pickle.dumps(done))
+    assert again.word_ids(1) == done.word_ids(1) and dict(again) == dict(done)
+    lazy = gpt2(["Hello world", "a b"])
+    monkeypatch.setattr(gpt2, "_text_spans", lambda *a: pytest.fail("re-tokenized while pickling"))
+    again = pickle.loads(pickle.dumps(lazy))
+    assert dict(again) == dict(lazy) and again.is_batched
+    with pytest.raises(ConfigError, match="pickled before its per-token information"):
+        again.word_ids(0)

@@ -270,3 +270,37 @@ def test_classic_bpe_long_words_merge_like_the_reference(rt_texts):
         word = letters[start : start + size]
         expected = _reference_bpe([*word, "</w>"], tok._ranks)
         assert tok.tokenize(word) == expected
+
+
+# ----- broken files: one-line errors naming the file and where it broke ------------------------
+
+
+def test_broken_files_are_one_line_config_errors(tmp_path, gpt2_tokenizer_dir):
+    from scratchformers.tokenizers import load_tiktoken, load_tokenizer, load_vocab_txt
+
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\n", encoding="utf-8")
+    (bert / "tokenizer_config.json").write_text('{"do_lower_case": tru', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"tokenizer_config.json.*not valid JSON .*line 1 column"):
+        load_tokenizer(bert)
+    (bert / "tokenizer_config.json").unlink()
+    (bert / "vocab.txt").write_bytes(b"[PAD]\n[UNK]\n[CLS]\n[SEP]\ncaf\xe9\n")
+    with pytest.raises(ConfigError, match=r"vocab.txt.*not UTF-8 \(byte 0xe9 at offset 27\)"):
+        load_vocab_txt(bert / "vocab.txt")
+
+    gpt2 = tmp_path / "gpt2"
+    gpt2.mkdir()
+    (gpt2 / "vocab.json").write_bytes((gpt2_tokenizer_dir / "encoder.json").read_bytes())
+    (gpt2 / "merges.txt").write_bytes(b"#version: 0.2\n\xff \xfe\n")
+    with pytest.raises(ConfigError, match=r"merges.txt.*not UTF-8 \(byte 0xff at offset 14\)"):
+        load_tokenizer(gpt2)
+    ranks = tmp_path / "x.tiktoken"
+    ranks.write_bytes(b"YQ== 0\n\x80\n")
+    with pytest.raises(ConfigError, match=r"x.tiktoken.*not UTF-8 \(byte 0x80 at offset 7\)"):
+        load_tiktoken(ranks)
+    for broken in (b'{"model": ', b'{"model": "\xe9"}'):
+        (tmp_path / "tokenizer.json").write_bytes(broken)
+        with pytest.raises(ConfigError, match=r"tokenizer.json.*(line 1 column 11|offset 11)") as err:
+            load_tokenizer(tmp_path / "tokenizer.json")
+        assert "\n" not in str(err.value)

@@ -108,3 +108,55 @@ def test_byte_level_pretokenized_equals_hf(gpt2_tokenizer_dir, tmp_path):
     mine = ours(words, is_split_into_words=True, return_offsets_mapping=True)
     assert mine.input_ids == theirs.ids and mine.offset_mapping == theirs.offsets
     assert mine.word_ids() == theirs.word_ids
+
+
+def test_byte_level_surrogates_offsets_and_ids_as_encode(gpt2_tokenizer_dir):
+    """Surrogates are fixed up after lower-casing on both paths (as encode does), and a pair's
+    character maps back to both its code units (regression: offsets were one character early
+    after a pair; lowercase=True encoded "x\\ud801\\udc00y" differently on the two paths)."""
+    from scratchformers.tokenizers import ByteLevelBPETokenizer
+
+    gpt2 = load_gpt2_files(gpt2_tokenizer_dir)
+    text = "\ud83d\ude00 ab"
+    out = gpt2(text, return_offsets_mapping=True)
+    assert out.input_ids == gpt2.encode(text) == gpt2.encode("😀 ab")
+    assert out.offset_mapping[-1] == (2, 5) and text[2:5] == " ab"
+    assert {span for span in out.offset_mapping[:-1]} == {(0, 2)}  # both tokens of the emoji
+    lone = "a\udc00b"
+    out = gpt2(lone, return_offsets_mapping=True)
+    assert out.input_ids == gpt2.encode(lone)
+    assert [lone[s:e] for s, e in out.offset_mapping][0] == "a" and out.offset_mapping[-1] == (2, 3)
+
+    lower = ByteLevelBPETokenizer(gpt2.vocab, gpt2.merges, gpt2.special_tokens, lowercase=True)
+    for text in ("x\ud801\udc00y", "AB \ud801\udc00 CD\ud83d\ude00é"):
+        out = lower(text, return_offsets_mapping=True)
+        assert out.input_ids == lower.encode(text)
+        assert out.offset_mapping[-1][1] == len(text)
+    out = lower("x\ud801\udc00y", return_offsets_mapping=True)
+    assert out.offset_mapping[0] == (0, 1) and out.offset_mapping[-1] == (3, 4)
+
+
+def test_offsets_reuse_the_word_cache_of_encode(minilm_dir, monkeypatch):
+    """Classic BPE and WordPiece offsets take each word's ids from the cache encode fills (no
+    second run of the merges / greedy match), with the same ids and spans as before."""
+    from scratchformers.tokenizers import bpe
+
+    tok = BPETokenizer.train(["low, lower! lowest newer wider"] * 5, 40, show_progress=False)
+    text = "Newer, lowest! wider zq"
+    ids = tok.encode(text)
+    monkeypatch.setattr(bpe, "apply_merges", lambda *a: pytest.fail("merges rerun for the offsets"))
+    out = tok(text, return_offsets_mapping=True)
+    assert out.input_ids == ids
+    assert [text[s:e] for s, e in out.offset_mapping] == [
+        tok.id_to_token(i).replace("</w>", "") if i != tok.unk_token_id else text[s:e]
+        for i, (s, e) in zip(ids, out.offset_mapping)
+    ]
+    assert out.offset_mapping[0] == (0, 1)  # N: unknown
+    assert out.offset_mapping[-3:] == [(21, 22), (22, 23), (23, 23)]  # z, q unknown; a lone </w> adds none
+
+    bert = load_vocab_txt(minilm_dir / "vocab.txt")
+    text = "Héllo unaffable worlds!"
+    ids = bert.encode(text, add_special_tokens=False)
+    monkeypatch.setattr(bert, "_wordpiece", lambda word: pytest.fail("greedy match rerun for the offsets"))
+    out = bert(text, return_offsets_mapping=True, add_special_tokens=False)
+    assert out.input_ids == ids and out.offset_mapping[0] == (0, 5)

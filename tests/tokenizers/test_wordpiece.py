@@ -110,3 +110,22 @@ def hf_bert_backend(minilm_dir):
 def test_ids_equal_hf_on_arbitrary_unicode(bert, hf_bert_backend, text):
     """Any Unicode: control/format/private-use removed, unassigned kept, CJK split, as HF does."""
     assert bert.encode(text) == hf_bert_backend.encode(text).ids
+
+
+def test_added_tokens_survive_tokenizer_json_as_the_folder(tmp_path):
+    """add_tokens / add_special_tokens are written to tokenizer.json; loading that file alone
+    restores them for WordPiece as loading the folder does (regression: only byte-level did)."""
+    from scratchformers.tokenizers import load_tokenizer, load_tokenizer_json
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "new", "##word", "x"])}
+    tok = WordPieceTokenizer(vocab)
+    tok.add_tokens(["newword"])
+    tok.add_special_tokens(["<extra>"])
+    folder = tok.save(tmp_path / "wp")
+    from_json = load_tokenizer_json(folder / "tokenizer.json")
+    from_folder = load_tokenizer(folder)
+    text = "x newword <extra> x"
+    assert from_json.encode(text) == from_folder.encode(text) == tok.encode(text)
+    assert from_json.added_tokens == from_folder.added_tokens == {"newword": 8}
+    assert from_json.special_tokens == from_folder.special_tokens == tok.special_tokens
+    assert from_json.decode(from_json.encode(text), skip_special_tokens=True) == "x newword x"

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scratchformers.errors import ConfigError
 from scratchformers.tokenizers import BPETokenizer, ByteLevelBPETokenizer, WordPieceTokenizer
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -69,3 +70,19 @@ def test_classic_bpe_limit_and_initial_alphabet_by_hand():
     alphabet = [t for t in tok.get_vocab() if len(t) == 1]
     assert alphabet == ["a", "b", "Ω"]  # limit 3: the forced "Ω" plus the two most frequent
     assert tok.tokenize("zq")[:1] == ["[UNK]"]  # z and q were dropped from the alphabet
+
+
+@pytest.mark.parametrize("lacking", ["[UNK]", "[CLS]", "[SEP]", "[PAD]"])
+def test_train_refuses_missing_required_specials_before_training(lacking):
+    """Every token the constructor requires is checked before the corpus is read (regression:
+    only [UNK] was, so training ran to the end and then failed with a vocab.txt message)."""
+
+    def corpus():
+        raise AssertionError("the texts were read before the special tokens were checked")
+        yield ""
+
+    specials = [t for t in SPECIALS if t != lacking]
+    with pytest.raises(ConfigError, match=rf"lack '\{lacking}'.*needs"):
+        WordPieceTokenizer.train(corpus(), 100, special_tokens=specials, show_progress=False)
+    tok = WordPieceTokenizer.train(["a b c"], 7, special_tokens=SPECIALS[:4], show_progress=False)
+    assert tok.mask_token is None and tok.pad_token_id == 0

@@ -16,7 +16,7 @@ from scratchformers.tokenizers.batching import call_tokenizer
 from scratchformers.tokenizers.encoding import BatchEncoding
 from scratchformers.tokenizers.pretokenize import SpecialTokenSplitter
 
-# kind -> (save(tokenizer, directory) -> Path, load(directory) -> Tokenizer), filled by
+# kind -> (save(tokenizer, directory) -> Path, load(directory, meta=None) -> Tokenizer), filled by
 # ``tokenizers.formats.native`` (imported by the ``tokenizers`` package).
 FOLDER_FORMATS: dict[str, tuple[Callable, Callable]] = {}
 SPECIAL_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token", "sep_token", "mask_token")
@@ -81,13 +81,16 @@ class Tokenizer:
         return FOLDER_FORMATS[cls.kind]
 
     # ----- shared -------------------------------------------------------------------------------
-    def _encode_with_specials(self, text: str, encode_plain) -> list[int]:
+    def _encode_with_specials(self, text: str, encode_plain, splitter: SpecialTokenSplitter | None = None) -> list[int]:
         """Special-token strings in ``text`` become their single ids, as HF's ``added_tokens`` do
-        (matched on the raw text, longest first); the text between them goes to ``encode_plain``."""
-        if not self._added_splitter.found_in(text):
+        (matched on the raw text, longest first); the text between them goes to ``encode_plain``.
+        ``splitter``: the tokens to match, if not all special and added ones (tiktoken's
+        ``allowed_special``)."""
+        splitter = self._added_splitter if splitter is None else splitter
+        if not splitter.found_in(text):
             return encode_plain(text)
         ids: list[int] = []
-        for chunk, is_special in self._added_splitter.split(text):
+        for chunk, is_special in splitter.split(text):
             if is_special:
                 ids.append(self._matched_tokens[chunk])
             else:
@@ -357,6 +360,18 @@ def _read_lines(paths: list[Path]) -> Iterable[str]:
                     f"training file {str(path)!r} is not UTF-8 (byte 0x{err.object[err.start]:02x} at "
                     f"offset {err.start} of a read block); convert it, e.g. iconv -t UTF-8"
                 ) from None
+
+
+def restore_added_tokens(tok: Tokenizer, special: Iterable[str], plain: Iterable[str]) -> Tokenizer:
+    """Give a loaded ``tok`` back the tokens of ``add_special_tokens`` / ``add_tokens`` (the
+    vocabulary already holds their ids; only the text matching is restored) -> ``tok``."""
+    extra = [t for t in special if t not in tok.special_tokens]
+    if extra:
+        tok.add_special_tokens(extra)
+    plain = list(plain)
+    if plain:
+        tok.add_tokens(plain)
+    return tok
 
 
 def require_dir(path: str | Path) -> Path:

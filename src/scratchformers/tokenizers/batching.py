@@ -27,7 +27,7 @@ def check_call(padding, truncation, max_length, return_tensors, side_names: dict
         raise ConfigError(f"padding={padding!r}; expected False, True/'longest' or 'max_length'")
     if padding == "do_not_pad":
         padding = False
-    if truncation not in (False, True, None, "longest_first", "only_first", "only_second", "do_not_truncate"):
+    if truncation not in (False, True, None, "longest_first", "do_not_truncate"):  # no only_first/only_second
         raise ConfigError(f"truncation={truncation!r}; expected True/'longest_first' or False")
     if (truncation not in (False, None, "do_not_truncate") or padding == "max_length") and max_length is None:
         raise ConfigError(f"truncation={truncation!r}, padding={padding!r} need max_length; pass max_length=N")
@@ -67,10 +67,10 @@ def truncate_pair(a: list, b: list | None, budget: int, side: str) -> tuple[list
 
 def build_example(tok, text, pair, *, add_special_tokens: bool, limit: int | None, spans: bool, words: bool):
     """(ids or span items, type ids or None, sequence ids) for one example, truncated and wrapped."""
+    if pair is not None and not tok.encodes_pairs:  # before encoding anything
+        raise ConfigError(f"{type(tok).__name__} does not encode text pairs; pass single texts")
     a = tok._items(text, spans=spans, words=words)
     b = tok._items(pair, spans=spans, words=words) if pair is not None else None
-    if pair is not None and not tok.encodes_pairs:
-        raise ConfigError(f"{type(tok).__name__} does not encode text pairs; pass single texts")
     before, between, after = tok._template(pair is not None) if add_special_tokens else ([], [], [])
     if limit is not None:
         a, b = truncate_pair(a, b, limit - len(before) - len(between) - len(after), tok.truncation_side)

@@ -66,14 +66,19 @@ class BPETokenizer(VocabTokenizer):
         return ids
 
     def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
-        """Each merged symbol spans its characters; ``</w>`` adds none (it marks the word's end)."""
-        vocab, unk = self.vocab, self.unk_token_id
+        """Each merged symbol spans its characters; ``</w>`` adds none (it marks the word's end).
+        The ids come from the word cache ``encode`` fills; an unknown symbol is one character
+        (merges only build vocabulary tokens), or a lone ``</w>`` the vocabulary lacks (none)."""
+        tokens, unk, end = self._id_to_token, self.unk_token_id, len(END_OF_WORD)
         words, origin, size = self._word_spans(text)
         out = []
         for n, (word, start, _) in enumerate(words):
-            for symbol in apply_merges([*word, END_OF_WORD], self._ranks):
-                length = len(symbol) - (len(END_OF_WORD) if symbol.endswith(END_OF_WORD) else 0)
-                out.append((vocab.get(symbol, unk), *to_original((start, start + length), origin, size), n))
+            ids = self.tokenize_word(word)
+            lengths = [1 if i == unk else len(tokens[i]) - end * tokens[i].endswith(END_OF_WORD) for i in ids]
+            if sum(lengths) > len(word):  # the last unknown symbol was the lone </w>
+                lengths[-1] = 0
+            for token_id, length in zip(ids, lengths):
+                out.append((token_id, *to_original((start, start + length), origin, size), n))
                 start += length
         return out
 

@@ -143,10 +143,6 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
         self._cache_lookup = self._cache.__getitem__
         self._split = self._pre.split
 
-    def _refresh_splitters(self) -> None:
-        super()._refresh_splitters()
-        self._splitter = self._added_splitter  # special and added tokens, longest first
-
     def _store_token(self, token: str, token_id: int) -> None:
         self.vocab[token] = token_id
         self._id_to_token.append(token)
@@ -239,15 +235,10 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode treating special-token text as plain text (tiktoken's ``encode_ordinary``)."""
-        if self.add_prefix_space and text and not text.startswith(" "):
-            text = " " + text
-        if self.lowercase:
-            text = lower_per_char(text)
+        if self.add_prefix_space or self.lowercase or not text.isascii():
+            text = self._normalized(text, aligned=False)[0]  # as the offsets see it (surrogates: as tiktoken)
         # Hot path: the regex and a C-level chain over cached piece -> ids lists.
-        try:
-            return list(chain.from_iterable(map(self._cache_lookup, self._split(text))))
-        except UnicodeEncodeError:  # surrogates: fixed up as tiktoken does, then encoded
-            return list(chain.from_iterable(map(self._cache_lookup, self._split(without_surrogates(text)))))
+        return list(chain.from_iterable(map(self._cache_lookup, self._split(text))))
 
     def encode(
         self,
@@ -272,7 +263,7 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
         return ids
 
     def _encode_text(self, text: str, allowed_special, disallowed_special) -> list[int]:
-        if allowed_special == "all" and not disallowed_special and not self._splitter.found_in(text):
+        if allowed_special == "all" and not disallowed_special and not self._added_splitter.found_in(text):
             return self.encode_ordinary(text)  # the common case, decided by one regex search
         allowed = self._special_set(allowed_special, "allowed_special")
         disallowed = self._special_set(disallowed_special, "disallowed_special") - allowed
@@ -286,16 +277,10 @@ class ByteLevelBPETokenizer(ByteLevelSurface, Tokenizer):
         if not (allowed or self.added_tokens) or not any(t in text for t in allowed | set(self.added_tokens)):
             return self.encode_ordinary(text)
         if allowed == set(self.special_tokens):
-            splitter = self._splitter
+            splitter = self._added_splitter  # special and added tokens, longest first
         else:
             splitter = SpecialTokenSplitter(allowed | set(self.added_tokens))
-        ids: list[int] = []
-        for chunk, is_special in splitter.split(text):
-            if is_special:
-                ids.append(self._matched_tokens[chunk])
-            else:
-                ids.extend(self.encode_ordinary(chunk))
-        return ids
+        return self._encode_with_specials(text, self.encode_ordinary, splitter)
 
     def _special_set(self, value, name: str) -> set[str]:
         if value == "all":

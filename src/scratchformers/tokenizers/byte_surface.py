@@ -24,6 +24,22 @@ def without_surrogates(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def _is_pair(text: str, i: int) -> bool:
+    """A high surrogate at ``i`` followed by a low one: one character written as two code units."""
+    return "\ud800" <= text[i] <= "\udbff" and i + 1 < len(text) and "\udc00" <= text[i + 1] <= "\udfff"
+
+
+def without_surrogates_aligned(text: str) -> tuple[str, list[int]]:
+    """:func:`without_surrogates` and the origin of each fixed character (a pair: its first code
+    unit; a lone surrogate: itself, as its U+FFFD)."""
+    fixed = without_surrogates(text)
+    origin, i = [], 0
+    for _ in fixed:
+        origin.append(i)
+        i += 2 if _is_pair(text, i) else 1
+    return fixed, origin
+
+
 def has_surrogates(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -35,19 +51,27 @@ def has_surrogates(text: str) -> bool:
 class ByteLevelSurface:
     """Offsets, raw bytes and tiktoken-named calls for :class:`ByteLevelBPETokenizer`."""
 
-    def _normalized(self, text: str) -> tuple[str, list[int] | None, int]:
-        """(text as encoded, origin of each of its characters or None, prefix characters added)."""
+    def _normalized(self, text: str, aligned: bool = True) -> tuple[str, list[int] | None, int]:
+        """The text as encoded, for ``encode_ordinary`` and the offsets alike: a prefix space if
+        asked, per-character lower-casing, then tiktoken's surrogate fix-up (in this order) ->
+        (text, origin of each of its characters or None (always None unless ``aligned``),
+        prefix characters added)."""
+        if text.isascii() and not (self.add_prefix_space or self.lowercase):
+            return text, None, 0  # the common case: nothing to do
         prefix = 1 if self.add_prefix_space and text and not text.startswith(" ") else 0
         text = " " * prefix + text
+        origin = None
+        if self.lowercase:  # per character, like HF's Lowercase
+            text, origin = normalize_aligned(text, str.lower) if aligned else (lower_per_char(text), None)
         if has_surrogates(text):
-            text = without_surrogates(text)
-        if self.lowercase:
-            text, origin = normalize_aligned(text, str.lower)  # per character, like HF's Lowercase
-            return text, origin, prefix
-        return text, None, prefix
+            text, fixed = without_surrogates_aligned(text) if aligned else (without_surrogates(text), None)
+            if aligned:
+                origin = fixed if origin is None else [origin[i] for i in fixed]
+        return text, origin, prefix
 
     def _plain_spans(self, text: str) -> list[tuple[int, int, int, int]]:
         norm, origin, prefix = self._normalized(text)
+        pairs = origin is not None and has_surrogates(text)
         pieces = self._split(norm)
         out = []
         lengths = self._id_bytes
@@ -55,11 +79,11 @@ class ByteLevelSurface:
             ids = self._cache_lookup(piece)
             for token_id, (s, e) in zip(ids, byte_spans(piece, [len(lengths[i]) for i in ids])):
                 s, e = to_original((start + s, start + e), origin, len(norm))
-                out.append((token_id, max(0, s - prefix), max(0, e - prefix), word))
+                s, e = max(0, s - prefix), max(0, e - prefix)
+                if pairs and 0 < e < len(text) and _is_pair(text, e - 1):
+                    e += 1  # a token ending in a surrogate pair's character spans both code units
+                out.append((token_id, s, e, word))
         return out
-
-    def _lowered(self, text: str) -> str:
-        return lower_per_char(text) if self.lowercase else text
 
     # ----- tiktoken's names ---------------------------------------------------------------------------
     def encode_bytes(self, data: bytes) -> list[int]:
@@ -97,9 +121,6 @@ class ByteLevelSurface:
 
     def decode_tokens_bytes(self, ids: Iterable[int]) -> list[bytes]:
         return [self._id_bytes[i] for i in self._check_ids(ids)]
-
-    def encode_ordinary_batch(self, texts: Iterable[str]) -> list[list[int]]:
-        return [self.encode_ordinary(t) for t in texts]
 
     @property
     def n_vocab(self) -> int:

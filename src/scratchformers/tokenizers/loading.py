@@ -40,7 +40,7 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
             raise ConfigError(
                 f"{str(path)!r}: unknown tokenizer kind {meta.get('kind')!r}; known: {sorted(FOLDER_FORMATS)}"
             )
-        return FOLDER_FORMATS[meta["kind"]][1](path)
+        return FOLDER_FORMATS[meta["kind"]][1](path, meta=meta)  # the marker read once
     if (path / "tokenizer.json").is_file():
         return load_tokenizer_json(path / "tokenizer.json")
     if has_gpt2_files(path):

@@ -31,7 +31,7 @@ _CLEANUP = (
     (" 've", "'ve"),
     (" 're", "'re"),
 )
-BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # the first four are required
 _CJK_RANGES = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),
@@ -173,6 +173,13 @@ class WordPieceTokenizer(Tokenizer):
         """Learn a WordPiece vocabulary from ``texts`` as HF's ``WordPieceTrainer`` (BPE merges
         with ``##`` continuations; see ``wordpiece_training``). Options as HF's trainer."""
 
+        missing = [t for t in BERT_SPECIALS[:4] if t not in special_tokens]  # what the constructor needs
+        if missing:
+            raise ConfigError(
+                f"special_tokens={list(special_tokens)} lack {', '.join(map(repr, missing))}; a WordPieceTokenizer needs "
+                f"{list(BERT_SPECIALS[:4])} (and may have '[MASK]'): add them before training"
+            )
+
         def split(text: str) -> list[str]:
             return basic_split(basic_normalize(text, lowercase, strip_accents))
 
@@ -181,8 +188,7 @@ class WordPieceTokenizer(Tokenizer):
             special_tokens=special_tokens, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
             initial_alphabet=initial_alphabet, continuing_prefix=continuing_prefix, show_progress=show_progress,
         )
-        roles = {r: t for r, t in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), BERT_SPECIALS)}
-        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix, **roles)
+        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, continuing_prefix=continuing_prefix)
 
     # ----- encoding -----------------------------------------------------------------------------
     def _wordpiece(self, word: str) -> list[int]:
@@ -213,12 +219,17 @@ class WordPieceTokenizer(Tokenizer):
         cache, ids = self._word_cache, []
         for word in basic_split(basic_normalize(text, self.lowercase, self.strip_accents)):
             pieces = cache.get(word)
-            if pieces is None:
-                if len(cache) > 200_000:
-                    cache.clear()
-                pieces = cache[word] = self._wordpiece(word)
-            ids.extend(pieces)
+            ids.extend(pieces if pieces is not None else self._cached_wordpiece(word))
         return ids
+
+    def _cached_wordpiece(self, word: str) -> list[int]:
+        """:meth:`_wordpiece` through the word cache that encoding and offsets share."""
+        pieces = self._word_cache.get(word)
+        if pieces is None:
+            if len(self._word_cache) > 200_000:
+                self._word_cache.clear()
+            pieces = self._word_cache[word] = self._wordpiece(word)
+        return pieces
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         ids = self.encode_words(text)
@@ -257,7 +268,7 @@ class WordPieceTokenizer(Tokenizer):
         unk, out, pos = self.vocab[self.unk_token], [], 0
         words = basic_split(norm)
         for n, (word, start) in enumerate(zip(words, locate(words, norm))):
-            ids = self._wordpiece(word)
+            ids = self._cached_wordpiece(word)
             lengths = [len(word)] if ids == [unk] else [
                 len(self._id_to_token[i]) - (len(self.prefix) if k else 0) for k, i in enumerate(ids)
             ]

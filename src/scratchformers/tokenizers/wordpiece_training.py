@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.training import char_alphabet, count_words, learn_merges
 
 
@@ -31,9 +30,8 @@ def learn_wordpiece_vocab(
     continuing_prefix: str = "##",
     show_progress: bool = True,
 ) -> dict[str, int]:
-    """The WordPiece vocabulary (token -> id) learned from ``texts`` cut into words by ``split``."""
-    if "[UNK]" not in special_tokens:
-        raise ConfigError(f"special_tokens={list(special_tokens)} lack '[UNK]'; WordPiece needs an unknown token")
+    """The WordPiece vocabulary (token -> id) learned from ``texts`` cut into words by ``split``
+    (``special_tokens`` first; ``WordPieceTokenizer.train`` checks the ones it needs)."""
     counts = count_words(texts, split, show_progress)
     alphabet = char_alphabet(counts, limit_alphabet, initial_alphabet)
     id_to_token = list(dict.fromkeys([*special_tokens, *alphabet]))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scratchformers.tokenizers.formats.text_files import read_text
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
 
 
 def read_vocab_txt(path: str | Path) -> dict[str, int]:
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    lines = read_text(path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     vocab: dict[str, int] = {}

@@ -10,6 +10,7 @@ from pathlib import Path
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.base import require_dir
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer, parse_merges
+from scratchformers.tokenizers.formats.text_files import read_json, read_text
 
 FILE_PAIRS = (("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe"))
 
@@ -32,14 +33,11 @@ def load_gpt2_files(directory: str | Path, **kwargs) -> ByteLevelBPETokenizer:
 
 
 def read_vocab_json(path: Path) -> dict[str, int]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{str(path)!r} is not a valid JSON vocabulary ({err}); is the file complete?") from None
+    return read_json(path)
 
 
 def read_merges_txt(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = read_text(path).split("\n")
     return parse_merges(line for line in lines if line and not line.startswith("#version"))
 
 

@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import Tokenizer
+from scratchformers.tokenizers.base import Tokenizer, restore_added_tokens
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
+from scratchformers.tokenizers.formats.text_files import read_json
 from scratchformers.tokenizers.pretokenize import GPT2_PATTERN, WORD_PUNCT_PATTERN
 from scratchformers.tokenizers.word_level import WordLevelTokenizer
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
@@ -207,23 +208,24 @@ def load_tokenizer_json(path: str | Path) -> Tokenizer:
         path = path / "tokenizer.json"
     if not path.is_file():
         raise ConfigError(f"{str(path)!r} does not exist; pass a tokenizer.json file or its folder")
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"{str(path)!r} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
-            "is the file complete?"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{str(path)!r} is not a valid tokenizer.json ({err}); is it UTF-8?") from None
+    spec = read_json(path)
     model_type = spec.get("model", {}).get("type")
     if model_type == "WordPiece":
-        return _wordpiece_from(spec)
-    if model_type == "BPE":
-        return _byte_level_from(spec, path)
-    raise ConfigError(
-        f"{str(path)!r}: tokenizer.json model type {model_type!r} is not supported "
-        "(supported: BPE with ByteLevel, WordPiece)"
+        tok = _wordpiece_from(spec)
+    elif model_type == "BPE":
+        tok = _byte_level_from(spec, path)
+    else:
+        raise ConfigError(
+            f"{str(path)!r}: tokenizer.json model type {model_type!r} is not supported "
+            "(supported: BPE with ByteLevel, WordPiece)"
+        )
+    # added_tokens, for every kind: special ones (matched whole, skipped by decode) and the plain
+    # ones of add_tokens
+    entries = spec.get("added_tokens", [])
+    return restore_added_tokens(
+        tok,
+        special=[t["content"] for t in entries if t.get("special", True)],
+        plain=[t["content"] for t in entries if not t.get("special", True)],
     )
 
 
@@ -237,10 +239,9 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
             "supports tokenizer.json files without a normalizer or with Lowercase (GPT-2, RoBERTa, SmolLM2 style)"
         )
     pattern, split_digits, add_prefix_space = _parse_pre_tokenizer(spec.get("pre_tokenizer"), path)
-    entries = spec.get("added_tokens", [])
-    specials = {t["content"]: t["id"] for t in entries if t.get("special", True)}
+    specials = {t["content"]: t["id"] for t in spec.get("added_tokens", []) if t.get("special", True)}
     bos = _template_bos(spec.get("post_processor"))
-    tok = ByteLevelBPETokenizer(
+    return ByteLevelBPETokenizer(
         model["vocab"],
         model["merges"],
         specials,
@@ -252,10 +253,6 @@ def _byte_level_from(spec: dict, path: Path) -> ByteLevelBPETokenizer:
         lowercase=lowercase,
         **({"bos_token": bos} if bos is not None else {}),
     )
-    plain = [t["content"] for t in entries if not t.get("special", True)]
-    if plain:
-        tok.add_tokens(plain)
-    return tok
 
 
 def _template_bos(post: dict | None) -> str | None:

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from scratchformers.errors import ConfigError
-from scratchformers.tokenizers.base import FOLDER_FORMATS, Tokenizer, require_dir
+from scratchformers.tokenizers.base import FOLDER_FORMATS, Tokenizer, require_dir, restore_added_tokens
 from scratchformers.tokenizers.bpe import BPETokenizer
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
 from scratchformers.tokenizers.formats.bert_vocab import load_vocab_txt, write_vocab_txt
@@ -32,24 +32,31 @@ from scratchformers.tokenizers.formats.gpt2 import (
     write_vocab_merges,
 )
 from scratchformers.tokenizers.formats.hf_json import load_tokenizer_json, to_tokenizer_json, write_hf_files
+from scratchformers.tokenizers.formats.text_files import read_json
 from scratchformers.tokenizers.word_level import WordLevelTokenizer
 from scratchformers.tokenizers.wordpiece import WordPieceTokenizer
 
 META_FILE = "scratchformers_tokenizer.json"  # our own saved-format marker (kind + options)
+_CLASSES = {c.kind: c for c in (WordLevelTokenizer, BPETokenizer, ByteLevelBPETokenizer, WordPieceTokenizer)}
 
 
 def read_meta(directory: str | Path) -> dict | None:
     path = Path(directory) / META_FILE
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{str(path)!r} is not valid JSON ({err}); was the save interrupted?") from None
+    return read_json(path, hint="was the save interrupted?")
 
 
 def write_meta(tok: Tokenizer, directory: Path, **options) -> None:
-    meta = {"kind": tok.kind, "special_tokens": tok.special_tokens, "roles": tok._roles(), **options}
+    """The marker: kind, special tokens (those of ``add_special_tokens`` too), roles, the tokens
+    of ``add_tokens`` and the options of the kind (the vocabulary files hold every id)."""
+    meta = {
+        "kind": tok.kind,
+        "special_tokens": tok.special_tokens,
+        "added_tokens": tok.added_tokens,
+        "roles": tok._roles(),
+        **options,
+    }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
@@ -59,11 +66,29 @@ def _new_dir(directory: str | Path) -> Path:
     return directory
 
 
-def _meta_or_error(directory: Path) -> dict:
-    meta = read_meta(directory)
+def _meta_of_kind(directory: Path, kind: str, meta: dict | None, *, required: bool = True) -> dict | None:
+    """The marker of ``directory`` (``meta`` if the caller read it already), checked to hold a
+    tokenizer of ``kind`` (None: no marker and not ``required``, a foreign folder the loader reads
+    by its own files)."""
+    meta = read_meta(directory) if meta is None else meta
     if meta is None:
-        raise ConfigError(f"{str(directory)!r} has no {META_FILE}; was it saved by save()?")
+        if required:
+            raise ConfigError(f"{str(directory)!r} has no {META_FILE}; was it saved by save()?")
+        return None
+    held = meta.get("kind")
+    if held != kind:
+        right = _CLASSES.get(held)
+        fix = "load_tokenizer(path)" + (f" or {right.__name__}.load(path)" if right else "")
+        raise ConfigError(
+            f"{str(directory)!r} holds a {held!r} tokenizer, not {kind!r} ({_CLASSES[kind].__name__}); "
+            f"load it with {fix}"
+        )
     return meta
+
+
+def _with_added(tok: Tokenizer, meta: dict) -> Tokenizer:
+    """``tok`` with the tokens of ``add_special_tokens`` / ``add_tokens`` that ``meta`` lists."""
+    return restore_added_tokens(tok, meta.get("special_tokens", {}), meta.get("added_tokens", {}))
 
 
 # ----- word-level and classic BPE: vocab.json (+ merges.txt) ---------------------------------------
@@ -75,11 +100,12 @@ def save_word_level(tok: WordLevelTokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_word_level(directory: str | Path) -> WordLevelTokenizer:
+def load_word_level(directory: str | Path, meta: dict | None = None) -> WordLevelTokenizer:
     directory = require_dir(directory)
-    meta = _meta_or_error(directory)
+    meta = _meta_of_kind(directory, WordLevelTokenizer.kind, meta)
     vocab = read_vocab_json(directory / "vocab.json")
-    return WordLevelTokenizer(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    tok = WordLevelTokenizer(vocab, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    return _with_added(tok, meta)
 
 
 def save_bpe(tok: BPETokenizer, directory: str | Path) -> Path:
@@ -89,12 +115,13 @@ def save_bpe(tok: BPETokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_bpe(directory: str | Path) -> BPETokenizer:
+def load_bpe(directory: str | Path, meta: dict | None = None) -> BPETokenizer:
     directory = require_dir(directory)
-    meta = _meta_or_error(directory)
+    meta = _meta_of_kind(directory, BPETokenizer.kind, meta)
     vocab = read_vocab_json(directory / "vocab.json")
     merges = read_merges_txt(directory / "merges.txt")
-    return BPETokenizer(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    tok = BPETokenizer(vocab, merges, list(meta["special_tokens"]), meta["lowercase"], **meta.get("roles", {}))
+    return _with_added(tok, meta)
 
 
 # ----- byte-level BPE -------------------------------------------------------------------------------
@@ -117,10 +144,10 @@ def save_byte_level(tok: ByteLevelBPETokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
+def load_byte_level(directory: str | Path, meta: dict | None = None) -> ByteLevelBPETokenizer:
     """What :func:`save_byte_level` wrote, or any folder with a ``tokenizer.json`` / GPT-2 files."""
     directory = require_dir(directory)
-    meta = read_meta(directory)
+    meta = _meta_of_kind(directory, ByteLevelBPETokenizer.kind, meta, required=False)
     if meta is None:
         if (directory / "tokenizer.json").is_file():
             tok = load_tokenizer_json(directory / "tokenizer.json")
@@ -128,7 +155,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
                 raise ConfigError(f"{str(directory)!r} holds a {type(tok).__name__}, not byte-level BPE")
             return tok
         return load_gpt2_files(directory)
-    return ByteLevelBPETokenizer(
+    tok = ByteLevelBPETokenizer(
         read_vocab_json(directory / "vocab.json"),
         read_merges_txt(directory / "merges.txt"),
         meta["special_tokens"],
@@ -141,6 +168,7 @@ def load_byte_level(directory: str | Path) -> ByteLevelBPETokenizer:
         lowercase=meta.get("lowercase", False),
         **meta.get("roles", {}),
     )
+    return _with_added(tok, meta)
 
 
 # ----- WordPiece ------------------------------------------------------------------------------------
@@ -166,20 +194,20 @@ def save_wordpiece(tok: WordPieceTokenizer, directory: str | Path) -> Path:
     return directory
 
 
-def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
+def load_wordpiece(directory: str | Path, meta: dict | None = None) -> WordPieceTokenizer:
     """Our folder, or a BERT folder (``vocab.txt``; ``tokenizer_config.json`` says if uncased)."""
     directory = require_dir(directory)
-    meta = read_meta(directory) or {}
+    meta = _meta_of_kind(directory, WordPieceTokenizer.kind, meta, required=False) or {}
     lowercase = meta.get("lowercase")
     if lowercase is None:
         config = directory / "tokenizer_config.json"
-        lowercase = json.loads(config.read_text()).get("do_lower_case", True) if config.is_file() else True
+        lowercase = read_json(config).get("do_lower_case", True) if config.is_file() else True
     roles = {
         k: v
         for k, v in meta.get("roles", {}).items()
         if k in ("unk_token", "cls_token", "sep_token", "pad_token", "mask_token")
     }
-    return load_vocab_txt(
+    tok = load_vocab_txt(
         directory / "vocab.txt",
         lowercase=lowercase,
         strip_accents=meta.get("strip_accents"),
@@ -187,37 +215,14 @@ def load_wordpiece(directory: str | Path) -> WordPieceTokenizer:
         continuing_prefix=meta.get("prefix", "##"),
         **roles,
     )
-
-
-def keeping_added_tokens(save, load):
-    """Savers/loaders that also keep the tokens given to ``add_tokens`` / ``add_special_tokens``
-    (written to our marker file; the vocabulary files already hold their ids)."""
-
-    def save_all(tok: Tokenizer, directory: str | Path) -> Path:
-        out = save(tok, directory)
-        meta = read_meta(out)
-        meta.update(special_tokens=tok.special_tokens, added_tokens=tok.added_tokens)
-        (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        return out
-
-    def load_all(directory: str | Path) -> Tokenizer:
-        tok = load(directory)
-        meta = read_meta(directory) or {}
-        extra = [t for t in meta.get("special_tokens", {}) if t not in tok.special_tokens]
-        if extra:
-            tok.add_special_tokens(extra)
-        if meta.get("added_tokens"):
-            tok.add_tokens(list(meta["added_tokens"]))
-        return tok
-
-    return save_all, load_all
+    return _with_added(tok, meta)
 
 
 FOLDER_FORMATS.update(
     {
-        WordLevelTokenizer.kind: keeping_added_tokens(save_word_level, load_word_level),
-        BPETokenizer.kind: keeping_added_tokens(save_bpe, load_bpe),
-        ByteLevelBPETokenizer.kind: keeping_added_tokens(save_byte_level, load_byte_level),
-        WordPieceTokenizer.kind: keeping_added_tokens(save_wordpiece, load_wordpiece),
+        WordLevelTokenizer.kind: (save_word_level, load_word_level),
+        BPETokenizer.kind: (save_bpe, load_bpe),
+        ByteLevelBPETokenizer.kind: (save_byte_level, load_byte_level),
+        WordPieceTokenizer.kind: (save_wordpiece, load_wordpiece),
     }
 )

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from scratchformers.errors import ConfigError
 from scratchformers.tokenizers.byte_level import ByteLevelBPETokenizer
+from scratchformers.tokenizers.formats.text_files import read_text
 from scratchformers.tokenizers.pretokenize import bytes_to_unicode
 
 
 def read_ranks(path: str | Path) -> dict[bytes, int]:
     ranks: dict[bytes, int] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(path).splitlines(), 1):
         if line.strip():
             try:
                 token, rank = line.split()
