@@ -322,19 +322,3 @@ def test_tokenizers_pickle(gpt2, word_level):
     for tok in (gpt2, word_level):
         again = pickle.loads(pickle.dumps(tok))
         assert again.encode("the film, 2024!") == tok.encode("the film, 2024!")
-
-
-def test_batch_encoding_pickles_without_re_tokenizing(gpt2, monkeypatch):
-    """Pickling keeps computed encodings and never computes the lazy ones (no re-tokenizing,
-    e.g. in DataLoader workers); per-token lookups on such a copy say why they cannot answer."""
-    import pickle
-
-    done = gpt2(["Hello world", "a b"], return_offsets_mapping=True)
-    again = pickle.loads(pickle.dumps(done))
-    assert again.word_ids(1) == done.word_ids(1) and dict(again) == dict(done)
-    lazy = gpt2(["Hello world", "a b"])
-    monkeypatch.setattr(gpt2, "_text_spans", lambda *a: pytest.fail("re-tokenized while pickling"))
-    again = pickle.loads(pickle.dumps(lazy))
-    assert dict(again) == dict(lazy) and again.is_batched
-    with pytest.raises(ConfigError, match="pickled before its per-token information"):
-        again.word_ids(0)

@@ -67,16 +67,13 @@ class BatchEncoding(dict):
                 f"this BatchEncoding has no {name!r}; it holds {sorted(self)}"
             ) from None
 
-    # dict subclasses pickle their items, not attributes set in __init__; keep both. Encodings not
-    # computed yet stay so (pickling, e.g. from DataLoader workers, never re-tokenizes); the
-    # recipe for them is a closure over the tokenizer call and does not travel.
+    # dict subclasses pickle their items, not attributes set in __init__; keep both
     def __getstate__(self):
-        return {"encodings": self._encodings, "batched": self.is_batched, "lazy": self._make_encodings is not None}
+        return {"encodings": self.encodings, "batched": self.is_batched}
 
     def __setstate__(self, state):
         self._encodings, self._make_encodings = state["encodings"], None
         self.is_batched = state["batched"]
-        self._dropped_lazy = state.get("lazy", False)
 
     @property
     def encodings(self) -> list[Encoding] | None:
@@ -94,11 +91,6 @@ class BatchEncoding(dict):
     def _example(self, batch_index: int) -> Encoding:
         encodings = self.encodings
         if encodings is None:
-            if getattr(self, "_dropped_lazy", False):
-                raise ConfigError(
-                    "this BatchEncoding was pickled before its per-token information was computed; "
-                    "read .encodings (or call word_ids()) before pickling, or call the tokenizer here"
-                )
             raise ConfigError("this BatchEncoding has no per-token information; it was not built by a tokenizer call")
         if not -len(encodings) <= batch_index < len(encodings):
             raise ShapeError(f"batch_index={batch_index} but the batch holds {len(encodings)} examples")
